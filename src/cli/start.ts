@@ -1,0 +1,96 @@
+// `tide start`: runs one node until SIGTERM/SIGINT, then shuts down cleanly (exit 0).
+import { BrokerConfig } from '../config/broker-config.ts';
+import { ConfigError } from '../config/config-error.ts';
+import { definitionFor } from '../config/definitions.ts';
+import { TideNode } from '../server/tide-node.ts';
+import { DataDirLockedError } from '../server/data-dir.ts';
+import { createLogger } from '../util/log.ts';
+import { CliError } from './cli-error.ts';
+
+const flagToKey: Record<string, string> = {
+  'data-dir': 'data.dir',
+  listen: 'listen',
+  http: 'http.listen',
+  advertise: 'advertise',
+  'node-id': 'node.id',
+};
+
+const help = `usage: tide start [options]
+
+Starts a Tide node: Kafka protocol on --listen, dashboard/REST/metrics on --http.
+
+options:
+  --data-dir DIR         where data lives (default ./tide-data)
+  --listen HOST:PORT     Kafka listener (default 127.0.0.1:9092)
+  --http HOST:PORT       HTTP listener (default 127.0.0.1:8080)
+  --advertise HOST:PORT  address given to clients (default: the listen address)
+  --node-id N            this node's id (default 1)
+  --config FILE          a Kafka-style .properties file
+  --KEY VALUE            any configuration key, e.g. --log.segment.bytes 104857600
+
+Settings apply in this order: defaults, --config file, TIDE_* environment variables
+(TIDE_LOG_SEGMENT_BYTES sets log.segment.bytes), then options. See docs/configuration.md.`;
+
+export async function run(args: string[]): Promise<number> {
+  const overrides: Record<string, string> = {};
+  let configFile: string | undefined;
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    if (arg === '--help' || arg === '-h') {
+      process.stdout.write(help + '\n');
+      return 0;
+    }
+    if (!arg.startsWith('--')) throw new CliError(`unexpected argument "${arg}" (see tide start --help)`);
+    const equals = arg.indexOf('=');
+    const name = arg.slice(2, equals === -1 ? undefined : equals);
+    const value = equals === -1 ? args[++index] : arg.slice(equals + 1);
+    if (value === undefined) throw new CliError(`option --${name} needs a value`);
+    if (name === 'config') configFile = value;
+    else if (flagToKey[name]) overrides[flagToKey[name]] = value;
+    else if (definitionFor(name)) overrides[name] = value;
+    else throw new CliError(`unknown option --${name} (see tide start --help)`);
+  }
+
+  let config: BrokerConfig;
+  try {
+    config = BrokerConfig.load({ file: configFile, env: process.env, overrides });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(`configuration error: ${error.message}`);
+    throw error;
+  }
+
+  const logger = createLogger(`node-${config.int('node.id')}`);
+  let node: TideNode;
+  try {
+    node = await TideNode.start(config, logger);
+  } catch (error) {
+    if (error instanceof DataDirLockedError) throw new CliError(error.message, 1);
+    if (error instanceof ConfigError) throw new CliError(`configuration error: ${error.message}`);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CliError(`address already in use: ${(error as Error).message}; choose another port with --listen / --http`, 1);
+    }
+    throw error;
+  }
+  process.stdout.write(`Tide node ${node.nodeId} ready: kafka=${node.kafkaAddress} http=http://${node.httpAddress} data=${node.dataDir} pid=${process.pid}\n`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        logger.warn(`second ${signal}: exiting without waiting`);
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info(`received ${signal}; shutting down`);
+      node.stop().then(
+        () => resolve(0),
+        (error: unknown) => {
+          logger.error('shutdown failed', { error: error instanceof Error ? error.stack : String(error) });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}

@@ -1,0 +1,70 @@
+// Every configuration key Tide knows, with its type, default, limits and documentation.
+// docs/configuration.md is generated from this table (scripts/gen-config-doc.ts), so the two never drift.
+
+export type ConfigType = 'int' | 'long' | 'string' | 'bool' | 'ratio' | 'hostport' | 'enum' | 'list';
+
+export interface ConfigDefinition {
+  key: string;
+  type: ConfigType;
+  default: string | number | boolean | null;
+  doc: string;
+  min?: number;
+  max?: number;
+  values?: readonly string[];          // for enum
+  /** The topic-level key this broker key is the default of (e.g. log.retention.ms → retention.ms). */
+  topicKey?: string;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const hourMs = 3_600_000;
+const dayMs = 24 * hourMs;
+
+export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
+  { key: 'node.id', type: 'int', default: 1, min: 0, max: 2_147_483_647, doc: 'This node\'s id, unique in the cluster.' },
+  { key: 'data.dir', type: 'string', default: './tide-data', doc: 'Directory holding every partition, checkpoints and the metadata log. Locked while the node runs.' },
+  { key: 'listen', type: 'hostport', default: '127.0.0.1:9092', doc: 'Kafka protocol listener (host:port). Use 0.0.0.0 to listen on every interface.' },
+  { key: 'advertise', type: 'hostport', default: null, doc: 'host:port that clients are told to connect to (Metadata). Defaults to the listen address (127.0.0.1 when listening on 0.0.0.0).' },
+  { key: 'http.listen', type: 'hostport', default: '127.0.0.1:8080', doc: 'HTTP listener for the dashboard, REST API, /metrics, /healthz and /readyz.' },
+  { key: 'cluster.id', type: 'string', default: null, doc: 'Cluster id written to meta.properties on first start (generated when unset). A data dir from another cluster is refused.' },
+
+  { key: 'socket.request.max.bytes', type: 'int', default: 100 * MiB, min: 1024, max: 1 * GiB, doc: 'Largest request frame accepted; checked against the 4-byte size prefix before anything is allocated. A larger frame closes the connection.' },
+  { key: 'queued.max.requests.per.connection', type: 'int', default: 100, min: 1, max: 10_000, doc: 'Requests in flight on one connection; reading from the socket pauses while this many are unanswered.' },
+  { key: 'connections.max.idle.ms', type: 'long', default: 600_000, min: 1000, doc: 'Connections idle for this long are closed.' },
+  { key: 'max.connections', type: 'int', default: 10_000, min: 1, doc: 'Connections accepted at once on the Kafka listener; more are closed on accept with a log line.' },
+  { key: 'max.connections.per.ip', type: 'int', default: 1000, min: 1, doc: 'Connections accepted at once from one IP address.' },
+  { key: 'shutdown.timeout.ms', type: 'long', default: 5000, min: 0, doc: 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before the node closes anyway.' },
+
+  { key: 'auto.create.topics.enable', type: 'bool', default: true, doc: 'Create a topic when a client asks Metadata for one that does not exist (if the client allows it).' },
+  { key: 'num.partitions', type: 'int', default: 1, min: 1, max: 10_000, doc: 'Partitions of automatically created topics, and of CreateTopics requests that give -1.' },
+  { key: 'default.replication.factor', type: 'int', default: 1, min: 1, max: 32, doc: 'Replication factor of automatically created topics, and of CreateTopics requests that give -1.' },
+  { key: 'max.partitions.per.topic', type: 'int', default: 10_000, min: 1, doc: 'Upper limit on a topic\'s partition count (CreateTopics / CreatePartitions beyond it get INVALID_PARTITIONS).' },
+
+  { key: 'log.segment.bytes', type: 'int', default: 1 * GiB, min: 14 + 1024, max: 2 * GiB - 1, topicKey: 'segment.bytes', doc: 'A segment rolls when appending would make it larger than this.' },
+  { key: 'log.roll.ms', type: 'long', default: 7 * dayMs, min: 1, topicKey: 'segment.ms', doc: 'A segment rolls once its first batch is older than this.' },
+  { key: 'log.retention.ms', type: 'long', default: 7 * dayMs, min: -1, topicKey: 'retention.ms', doc: 'Whole segments whose newest batch is older than this are deleted (-1: keep forever).' },
+  { key: 'log.retention.bytes', type: 'long', default: -1, min: -1, topicKey: 'retention.bytes', doc: 'Oldest segments are deleted while a partition is larger than this (-1: no size limit).' },
+  { key: 'log.retention.check.interval.ms', type: 'long', default: 300_000, min: 100, doc: 'How often retention runs in the background.' },
+  { key: 'message.max.bytes', type: 'int', default: 1_048_588, min: 0, max: 1 * GiB, topicKey: 'max.message.bytes', doc: 'Largest record batch accepted (after the client\'s compression); larger batches get MESSAGE_TOO_LARGE.' },
+  { key: 'log.flush', type: 'enum', default: 'async', values: ['sync', 'async'], topicKey: 'flush', doc: 'sync: a batch is fsynced (group commit) before it is acknowledged. async: fsync every log.flush.interval.ms, on segment roll and on close.' },
+  { key: 'log.flush.interval.ms', type: 'long', default: 1000, min: 1, topicKey: 'flush.ms', doc: 'With flush=async, the longest time written data stays un-fsynced.' },
+  { key: 'log.index.interval.bytes', type: 'int', default: 4096, min: 1, max: 64 * MiB, topicKey: 'index.interval.bytes', doc: 'Bytes of log between two entries of the sparse offset index.' },
+  { key: 'log.cleanup.policy', type: 'list', default: 'delete', values: ['delete', 'compact'], topicKey: 'cleanup.policy', doc: 'delete: retention by time and size. compact: keep the latest record per key (see issue 3).' },
+  { key: 'min.insync.replicas', type: 'int', default: 1, min: 1, max: 32, topicKey: 'min.insync.replicas', doc: 'acks=all produce needs at least this many in-sync replicas.' },
+  { key: 'unclean.leader.election.enable', type: 'bool', default: false, topicKey: 'unclean.leader.election.enable', doc: 'Allow a replica outside the ISR to become leader (may lose acknowledged data).' },
+  { key: 'disk.max.used.ratio', type: 'ratio', default: 0.9, min: 0.01, max: 1, doc: 'Appends are refused (KAFKA_STORAGE_ERROR) while the data dir\'s file system is fuller than this.' },
+  { key: 'fetch.max.wait.ms.max', type: 'long', default: 30_000, min: 0, doc: 'Upper bound on the long-poll time a Fetch may ask for.' },
+];
+
+export const topicConfigKeys = new Set(
+  brokerConfigDefinitions.filter((d) => d.topicKey !== undefined).map((d) => d.topicKey as string),
+);
+
+export function definitionFor(key: string): ConfigDefinition | undefined {
+  return brokerConfigDefinitions.find((d) => d.key === key);
+}
+
+export function brokerKeyForTopicKey(topicKey: string): ConfigDefinition | undefined {
+  return brokerConfigDefinitions.find((d) => d.topicKey === topicKey);
+}

@@ -1,0 +1,15 @@
+import type { MetadataImage } from './metadata-image.ts';
+import type { AlterConfigOperation, CreateTopicRequest, TopicChangeResult } from './topic-requests.ts';
+
+/**
+ * What the broker asks of the metadata owner. In a single node it is the local store; in a cluster
+ * it forwards to the active controller and answers once the change is committed.
+ */
+export interface MetadataService {
+  image(): MetadataImage;
+  onChange(listener: (image: MetadataImage) => void): void;
+  createTopic(request: CreateTopicRequest, validateOnly: boolean): Promise<TopicChangeResult & { topicId: string | null }>;
+  deleteTopic(name: string): Promise<TopicChangeResult>;
+  createPartitions(name: string, totalCount: number, validateOnly: boolean): Promise<TopicChangeResult>;
+  alterTopicConfigs(name: string, operations: AlterConfigOperation[], validateOnly: boolean): Promise<TopicChangeResult>;
+}

@@ -1,0 +1,21 @@
+import type { BrokerConfig } from '../config/broker-config.ts';
+import type { MetadataService } from '../controller/metadata-service.ts';
+import type { Logger } from '../util/log.ts';
+import type { ReplicaManager } from './replica-manager.ts';
+import type { DiskGuard } from './disk-guard-service.ts';
+
+/** Everything a Kafka API handler may use; handlers get nothing else. */
+export interface BrokerServices {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly config: BrokerConfig;
+  readonly metadata: MetadataService;
+  readonly replicas: ReplicaManager;
+  readonly diskGuard: DiskGuard;
+  readonly logger: Logger;
+  /** Aborted when the node starts shutting down, so long polls can answer at once. */
+  readonly shutdownSignal: AbortSignal;
+  isShuttingDown(): boolean;
+  /** host:port this node advertises to clients. */
+  readonly advertised: { host: string; port: number };
+}

@@ -1,0 +1,128 @@
+import { ErrorCode } from '../../protocol/error-codes.ts';
+import {
+  defaultFetchResponsePartitionData,
+  fetchCodec,
+  type FetchRequest,
+  type FetchResponse,
+  type FetchResponseFetchableTopicResponse,
+  type FetchResponsePartitionData,
+} from '../../protocol/messages/fetch.ts';
+import type { Partition } from '../partition.ts';
+import type { ApiHandler, RequestContext } from './api-handler.ts';
+import { leaderEpochError } from './leader-epoch.ts';
+
+const noRecords = Buffer.alloc(0);
+
+interface FetchRound {
+  response: FetchResponse;
+  bytes: number;
+  hasError: boolean;
+  partitions: Partition[];
+}
+
+/**
+ * Fetch for consumers: reads whole batches up to the high watermark (nothing that a failover could
+ * still take back), honours max_bytes and partition_max_bytes but returns the first batch whole
+ * even when it is bigger, and long-polls: without min_bytes of data it waits for an append to any
+ * requested partition, the max_wait_ms deadline, or shutdown — never a busy loop.
+ */
+export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
+  codec: fetchCodec,
+  minVersion: 4,
+  maxVersion: 17,
+  async handle(request, context) {
+    const { broker } = context;
+    if (request.sessionId !== 0) return topLevelError(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
+    if (request.sessionEpoch > 0) return topLevelError(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
+    const maxWaitMs = Math.max(0, Math.min(request.maxWaitMs, broker.config.int('fetch.max.wait.ms.max')));
+    const deadline = Date.now() + maxWaitMs;
+    for (let round = 0; ; round++) {
+      const result = await readRound(request, context);
+      const remainingMs = deadline - Date.now();
+      if (result.bytes >= Math.max(1, request.minBytes) || result.hasError || remainingMs <= 0 || broker.isShuttingDown() || result.partitions.length === 0) {
+        return result.response;
+      }
+      await waitForData(result.partitions, remainingMs, broker.shutdownSignal);
+    }
+  },
+  errorResponse(request, errorCode) {
+    return {
+      throttleTimeMs: 0,
+      errorCode,
+      sessionId: 0,
+      responses: request.topics.map((topic) => ({
+        topic: topic.topic,
+        topicId: topic.topicId,
+        partitions: topic.partitions.map((p) => ({ ...defaultFetchResponsePartitionData(), partitionIndex: p.partition, errorCode, highWatermark: -1, records: noRecords })),
+      })),
+      nodeEndpoints: [],
+    };
+  },
+};
+
+function topLevelError(errorCode: number): FetchResponse {
+  return { throttleTimeMs: 0, errorCode, sessionId: 0, responses: [], nodeEndpoints: [] };
+}
+
+async function readRound(request: FetchRequest, context: RequestContext): Promise<FetchRound> {
+  const { broker, apiVersion } = context;
+  const image = broker.metadata.image();
+  const replicaId = apiVersion >= 15 ? request.replicaState.replicaId : request.replicaId;
+  let bytes = 0;
+  let hasError = false;
+  const partitions: Partition[] = [];
+  const responses: FetchResponseFetchableTopicResponse[] = [];
+  for (const requested of request.topics) {
+    const topic = apiVersion >= 13 ? image.topicsById.get(requested.topicId) : image.topicsByName.get(requested.topic);
+    const unknownTopicError = apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    const out: FetchResponsePartitionData[] = [];
+    for (const wanted of requested.partitions) {
+      const base = { ...defaultFetchResponsePartitionData(), partitionIndex: wanted.partition, highWatermark: -1, records: noRecords };
+      const fail = (errorCode: number): void => {
+        hasError = true;
+        out.push({ ...base, errorCode });
+      };
+      if (!topic || wanted.partition < 0 || wanted.partition >= topic.partitions.length) { fail(unknownTopicError); continue; }
+      if (replicaId >= 0) { fail(ErrorCode.NOT_LEADER_OR_FOLLOWER); continue; }
+      const partition = broker.replicas.get(topic.name, wanted.partition);
+      if (!partition || topic.partitions[wanted.partition]!.leader !== broker.nodeId) { fail(ErrorCode.NOT_LEADER_OR_FOLLOWER); continue; }
+      const epochError = leaderEpochError(wanted.currentLeaderEpoch, partition.leaderEpoch);
+      if (epochError !== ErrorCode.NONE) { fail(epochError); continue; }
+      const highWatermark = partition.highWatermark;
+      const state = { ...base, highWatermark, lastStableOffset: highWatermark, logStartOffset: partition.logStartOffset, abortedTransactions: [] };
+      if (wanted.fetchOffset < partition.logStartOffset || wanted.fetchOffset > partition.logEndOffset) {
+        hasError = true;
+        out.push({ ...state, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE });
+        continue;
+      }
+      partitions.push(partition);
+      const budget = Math.min(wanted.partitionMaxBytes, request.maxBytes - bytes);
+      if (wanted.fetchOffset >= highWatermark || budget <= 0) { out.push(state); continue; }
+      const read = await partition.read(wanted.fetchOffset, Math.max(1, budget), highWatermark);
+      // Only the first partition with data may exceed the limits (so that a big batch can never block a consumer).
+      const records = bytes > 0 && read.records.length > budget ? noRecords : read.records;
+      bytes += records.length;
+      out.push({ ...state, records });
+    }
+    responses.push({ topic: requested.topic, topicId: requested.topicId, partitions: out });
+  }
+  return { response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] }, bytes, hasError, partitions };
+}
+
+function waitForData(partitions: Partition[], timeoutMs: number, shutdownSignal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const cancels: Array<() => void> = [];
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      for (const cancel of cancels) cancel();
+      shutdownSignal.removeEventListener('abort', finish);
+      resolve();
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    for (const partition of partitions) cancels.push(partition.onNewData(finish));
+    shutdownSignal.addEventListener('abort', finish, { once: true });
+  });
+}

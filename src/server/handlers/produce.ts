@@ -1,0 +1,93 @@
+import { ErrorCode } from '../../protocol/error-codes.ts';
+import {
+  defaultProduceResponseLeaderIdAndEpoch,
+  produceCodec,
+  type ProduceRequest,
+  type ProduceResponse,
+  type ProduceResponsePartitionProduceResponse,
+} from '../../protocol/messages/produce.ts';
+import { validateBatches } from '../../protocol/record-batch.ts';
+import type { ApiHandler, RequestContext } from './api-handler.ts';
+
+type PartitionResult = ProduceResponsePartitionProduceResponse;
+
+function partitionError(index: number, errorCode: number, errorMessage: string | null = null): PartitionResult {
+  return {
+    index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage,
+    currentLeader: defaultProduceResponseLeaderIdAndEpoch(),
+  };
+}
+
+/**
+ * Produce: validate each partition's batch (magic, CRC-32C, size), append it as leader (offsets are
+ * assigned by rewriting the batch header, the client's bytes are stored as they came) and answer
+ * once the append is durable per the topic's flush policy. acks=0 gets no answer.
+ */
+export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
+  codec: produceCodec,
+  minVersion: 0,
+  maxVersion: 11,
+  // Versions 0-2 carry magic v0/v1 message sets, which Tide does not store; they stay advertised
+  // because librdkafka < 2.11.1 disables compression unless Produce v0 is in the range.
+  servedFrom: 3,
+  async handle(request, context) {
+    const acks = request.acks;
+    const results = request.topicData.map((topic) => ({
+      name: topic.name,
+      partitionResponses: topic.partitionData.map((partition) => {
+        if (acks !== 0 && acks !== 1 && acks !== -1) return Promise.resolve(partitionError(partition.index, ErrorCode.INVALID_REQUIRED_ACKS));
+        return appendPartition(topic.name, partition.index, partition.records, acks, request.transactionalId, context);
+      }),
+    }));
+    const responses = await Promise.all(results.map(async (topic) => ({ name: topic.name, partitionResponses: await Promise.all(topic.partitionResponses) })));
+    if (acks === 0) return null;
+    return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+  },
+  errorResponse(request, errorCode) {
+    return {
+      responses: request.topicData.map((topic) => ({ name: topic.name, partitionResponses: topic.partitionData.map((p) => partitionError(p.index, errorCode)) })),
+      throttleTimeMs: 0,
+      nodeEndpoints: [],
+    };
+  },
+};
+
+async function appendPartition(topicName: string, index: number, records: Buffer | null, acks: number, transactionalId: string | null, context: RequestContext): Promise<PartitionResult> {
+  const { broker } = context;
+  const topic = broker.metadata.image().topicsByName.get(topicName);
+  if (!topic || index < 0 || index >= topic.partitions.length) return partitionError(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  const partition = broker.replicas.get(topicName, index);
+  if (!partition || topic.partitions[index]!.leader !== broker.nodeId) return partitionError(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  if (records === null) return partitionError(index, ErrorCode.INVALID_RECORD, 'no records');
+  if (transactionalId !== null) return partitionError(index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactions are not supported by this broker');
+
+  const validation = validateBatches(records, { maxBatchBytes: partition.maxMessageBytes, requireSingleBatch: true });
+  if (!validation.ok) {
+    broker.logger.debug('produce refused', { topic: topicName, partition: index, error: validation.message });
+    return partitionError(index, validation.errorCode, validation.message);
+  }
+  if (validation.batches.some((batch) => batch.isTransactional)) {
+    return partitionError(index, ErrorCode.INVALID_TXN_STATE, 'transactional batches are not supported by this broker');
+  }
+  const diskRefusal = broker.diskGuard.refusal();
+  if (diskRefusal) return partitionError(index, ErrorCode.KAFKA_STORAGE_ERROR, diskRefusal);
+  if (acks === -1 && partition.isr.length < partition.minInsyncReplicas) {
+    return partitionError(index, ErrorCode.NOT_ENOUGH_REPLICAS, `${partition.isr.length} in-sync replica(s), min.insync.replicas is ${partition.minInsyncReplicas}`);
+  }
+  try {
+    const appended = await partition.append(records);
+    return {
+      index,
+      errorCode: ErrorCode.NONE,
+      baseOffset: appended.baseOffset,
+      logAppendTimeMs: appended.logAppendTimeMs,
+      logStartOffset: appended.logStartOffset,
+      recordErrors: [],
+      errorMessage: null,
+      currentLeader: defaultProduceResponseLeaderIdAndEpoch(),
+    };
+  } catch (error) {
+    broker.logger.error('append failed', { topic: topicName, partition: index, error: (error as Error).message });
+    return partitionError(index, ErrorCode.KAFKA_STORAGE_ERROR, 'the broker could not write the batch');
+  }
+}

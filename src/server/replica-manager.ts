@@ -1,0 +1,142 @@
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MetadataImage, TopicMetadata } from '../controller/metadata-image.ts';
+import { effectiveTopicConfig } from '../config/topic-config.ts';
+import { PartitionLog } from '../storage/partition-log.ts';
+import { writeFileAtomic } from '../storage/checkpoint-file.ts';
+import type { Logger } from '../util/log.ts';
+import { logConfigFrom } from './log-config.ts';
+import { Partition } from './partition.ts';
+
+const deletedSuffix = '-delete';
+
+/**
+ * Keeps this node's partitions in line with the metadata image: opens a log for every partition the
+ * node hosts, applies config changes, and removes the data of deleted topics. Partition directories
+ * carry their topic id, so a topic deleted and created again under the same name never reuses old data.
+ */
+export class ReplicaManager {
+  private readonly partitions = new Map<string, Partition>();
+  private reconcileChain: Promise<void> = Promise.resolve();
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly nodeId: number,
+    private readonly brokerDefaults: () => Record<string, string>,
+    private readonly logger: Logger,
+  ) {}
+
+  static key(topic: string, partition: number): string {
+    return `${topic}-${partition}`;
+  }
+
+  get(topic: string, partition: number): Partition | undefined {
+    return this.partitions.get(ReplicaManager.key(topic, partition));
+  }
+
+  all(): Partition[] {
+    return [...this.partitions.values()];
+  }
+
+  async start(image: MetadataImage, retentionCheckIntervalMs: number): Promise<void> {
+    await this.removeLeftoverDeletions();
+    await this.reconcile(image);
+    this.retentionTimer = setInterval(() => void this.enforceRetention(), retentionCheckIntervalMs);
+    this.retentionTimer.unref();
+  }
+
+  /** Applies a new image; calls are serialised so partitions open and close in order. */
+  reconcile(image: MetadataImage): Promise<void> {
+    this.reconcileChain = this.reconcileChain.then(() => this.reconcileNow(image)).catch((error) => {
+      this.logger.error('applying metadata to local partitions failed', { error: (error as Error).stack });
+    });
+    return this.reconcileChain;
+  }
+
+  private async reconcileNow(image: MetadataImage): Promise<void> {
+    if (this.closed) return;
+    const wanted = new Set<string>();
+    for (const topic of image.topicsByName.values()) {
+      const effective = effectiveTopicConfig(topic.configs, this.brokerDefaults());
+      const config = logConfigFrom(effective);
+      const minInsyncReplicas = Number(effective['min.insync.replicas']);
+      for (const partition of topic.partitions) {
+        if (!partition.replicas.includes(this.nodeId)) continue;
+        const key = ReplicaManager.key(topic.name, partition.partition);
+        wanted.add(key);
+        const existing = this.partitions.get(key);
+        if (existing && existing.topicId === topic.topicId) {
+          existing.updateConfig(config, minInsyncReplicas);
+          existing.leaderEpoch = partition.leaderEpoch;
+          existing.isr = partition.isr;
+          continue;
+        }
+        if (existing) await this.removePartition(key, existing);
+        const opened = await this.openPartition(topic, partition.partition, partition.leaderEpoch);
+        opened.isr = partition.isr;
+        this.partitions.set(key, opened);
+      }
+    }
+    for (const [key, partition] of this.partitions) {
+      if (!wanted.has(key)) await this.removePartition(key, partition);
+    }
+  }
+
+  private async openPartition(topic: TopicMetadata, partitionIndex: number, leaderEpoch: number): Promise<Partition> {
+    const dir = join(this.dataDir, ReplicaManager.key(topic.name, partitionIndex));
+    await mkdir(dir, { recursive: true });
+    const metadataPath = join(dir, 'partition.metadata');
+    const storedTopicId = await readFile(metadataPath, 'utf8').then((text) => /topic_id: *(\w+)/.exec(text)?.[1] ?? null, () => null);
+    if (storedTopicId !== null && storedTopicId !== topic.topicId) {
+      this.logger.warn('partition directory belongs to an older topic with the same name; setting it aside for deletion', { dir, storedTopicId, topicId: topic.topicId });
+      await this.discardDirectory(dir);
+      await mkdir(dir, { recursive: true });
+    }
+    if (storedTopicId !== topic.topicId) await writeFileAtomic(metadataPath, Buffer.from(`version: 0\ntopic_id: ${topic.topicId}\n`));
+    const effective = effectiveTopicConfig(topic.configs, this.brokerDefaults());
+    const config = logConfigFrom(effective);
+    const log = await PartitionLog.open(dir, config, { logger: this.logger.child(`${topic.name}-${partitionIndex}`) });
+    return new Partition(topic.name, topic.topicId, partitionIndex, log, leaderEpoch, config, Number(effective['min.insync.replicas']));
+  }
+
+  private async removePartition(key: string, partition: Partition): Promise<void> {
+    this.partitions.delete(key);
+    await partition.close();
+    await this.discardDirectory(partition.log.dir);
+    this.logger.info('partition removed', { partition: key });
+  }
+
+  /** Renames first so that a crash mid-delete leaves a directory that is recognisably garbage. */
+  private async discardDirectory(dir: string): Promise<void> {
+    const target = `${dir}.${Date.now().toString(36)}${deletedSuffix}`;
+    await rename(dir, target);
+    await rm(target, { recursive: true, force: true });
+  }
+
+  private async removeLeftoverDeletions(): Promise<void> {
+    for (const name of await readdir(this.dataDir)) {
+      if (name.endsWith(deletedSuffix)) await rm(join(this.dataDir, name), { recursive: true, force: true });
+    }
+  }
+
+  async enforceRetention(): Promise<void> {
+    for (const partition of this.all()) {
+      try {
+        const { deletedSegments } = await partition.log.enforceRetention(Date.now());
+        if (deletedSegments > 0) this.logger.info('retention deleted segments', { partition: `${partition.topic}-${partition.partition}`, deletedSegments });
+      } catch (error) {
+        this.logger.error('retention failed', { partition: `${partition.topic}-${partition.partition}`, error: (error as Error).message });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await this.reconcileChain;
+    await Promise.all(this.all().map((partition) => partition.close()));
+    this.partitions.clear();
+  }
+}

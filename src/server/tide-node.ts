@@ -1,0 +1,140 @@
+import { setMaxListeners } from 'node:events';
+import { resolve } from 'node:path';
+import type { BrokerConfig } from '../config/broker-config.ts';
+import { LocalMetadataStore } from '../controller/local-metadata-store.ts';
+import { HttpServer, healthRoutes } from '../admin/http-server.ts';
+import { KafkaListener } from '../network/listener.ts';
+import type { Logger } from '../util/log.ts';
+import type { BrokerServices } from './broker-services.ts';
+import { loadOrFormatMeta, lockDataDir } from './data-dir.ts';
+import { DiskGuard } from './disk-guard-service.ts';
+import { ReplicaManager } from './replica-manager.ts';
+import { RequestDispatcher } from './request-dispatcher.ts';
+import { allHandlers } from './handlers/index.ts';
+
+/** One Tide process: data dir, metadata, local partitions, the Kafka listener and the HTTP port. */
+export class TideNode {
+  private ready = false;
+
+  private constructor(
+    readonly nodeId: number,
+    readonly dataDir: string,
+    private readonly listener: KafkaListener,
+    private readonly http: HttpServer,
+    private readonly replicas: ReplicaManager,
+    private readonly diskGuard: DiskGuard,
+    private readonly beginShutdown: () => void,
+    private readonly releaseLock: () => void,
+    private readonly config: BrokerConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  get kafkaAddress(): string {
+    return `${this.config.hostPort('listen')!.host}:${this.listener.port}`;
+  }
+
+  get kafkaPort(): number {
+    return this.listener.port;
+  }
+
+  get httpAddress(): string {
+    return `${this.config.hostPort('http.listen')!.host}:${this.http.port}`;
+  }
+
+  get httpPort(): number {
+    return this.http.port;
+  }
+
+  static async start(config: BrokerConfig, logger: Logger): Promise<TideNode> {
+    const nodeId = config.int('node.id');
+    const dataDir = resolve(config.string('data.dir')!);
+    const releaseLock = lockDataDir(dataDir);
+    try {
+      const identity = await loadOrFormatMeta(dataDir, nodeId, config.string('cluster.id'));
+      const listen = config.hostPort('listen')!;
+      const httpListen = config.hostPort('http.listen')!;
+      const advertisedSetting = config.hostPort('advertise');
+
+      const diskGuard = new DiskGuard(dataDir, Number(config.string('disk.max.used.ratio')), logger.child('disk'));
+      await diskGuard.start();
+      const replicas = new ReplicaManager(dataDir, nodeId, () => config.topicDefaults(), logger.child('replicas'));
+
+      const shutdownController = new AbortController();
+      const beginShutdown = () => shutdownController.abort();
+      // Every waiting long poll listens for shutdown; that many listeners is expected, not a leak.
+      setMaxListeners(0, shutdownController.signal);
+
+      // The listener binds first so that an ephemeral port (0) is known before Metadata advertises it.
+      let services: BrokerServices | null = null;
+      const dispatcher = new RequestDispatcher(allHandlers, () => services!, logger.child('requests'));
+      const listener = new KafkaListener(
+        {
+          name: 'PLAINTEXT',
+          host: listen.host,
+          port: listen.port,
+          maxFrameBytes: config.int('socket.request.max.bytes'),
+          maxInFlightRequests: config.int('queued.max.requests.per.connection'),
+          idleTimeoutMs: config.int('connections.max.idle.ms'),
+          maxQueuedResponseBytes: 64 * 1024 * 1024,
+          maxConnections: config.int('max.connections'),
+          maxConnectionsPerIp: config.int('max.connections.per.ip'),
+        },
+        dispatcher,
+        logger.child('network'),
+      );
+      await listener.start();
+      const advertised = advertisedSetting ?? {
+        host: listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host,
+        port: listener.port,
+      };
+      const metadata = await LocalMetadataStore.open(
+        dataDir,
+        identity.clusterId,
+        { nodeId, host: advertised.host, port: advertised.port, rack: null, fenced: false },
+        {
+          defaultPartitions: config.int('num.partitions'),
+          defaultReplicationFactor: config.int('default.replication.factor'),
+          maxPartitionsPerTopic: config.int('max.partitions.per.topic'),
+        },
+        logger.child('metadata'),
+      );
+      metadata.onChange((image) => void replicas.reconcile(image));
+      await replicas.start(metadata.image(), config.int('log.retention.check.interval.ms'));
+      services = {
+        nodeId,
+        clusterId: identity.clusterId,
+        config,
+        metadata,
+        replicas,
+        diskGuard,
+        logger,
+        shutdownSignal: shutdownController.signal,
+        isShuttingDown: () => shutdownController.signal.aborted,
+        advertised,
+      };
+
+      let node: TideNode | null = null;
+      const http = new HttpServer([healthRoutes(() => node?.ready ?? false)], logger.child('http'));
+      await http.start(httpListen.host, httpListen.port);
+      node = new TideNode(nodeId, dataDir, listener, http, replicas, diskGuard, beginShutdown, releaseLock, config, logger);
+      node.ready = true;
+      logger.info('node ready', { kafka: node.kafkaAddress, http: node.httpAddress, dataDir, clusterId: identity.clusterId });
+      return node;
+    } catch (error) {
+      releaseLock();
+      throw error;
+    }
+  }
+
+  /** Stops accepting, lets in-flight requests finish (long polls answer at once), fsyncs and closes. */
+  async stop(): Promise<void> {
+    this.ready = false;
+    this.beginShutdown();
+    await this.listener.close(this.config.int('shutdown.timeout.ms'));
+    await this.replicas.close();
+    this.diskGuard.stop();
+    await this.http.close();
+    this.releaseLock();
+    this.logger.info('node stopped');
+  }
+}
