@@ -1,0 +1,53 @@
+// Proves `tide start` behaves as documented: one ready line with its addresses, /healthz and
+// /readyz on the HTTP port, a second process on the same data dir refused with a clear message,
+// bad configuration refused naming the key, and SIGTERM/SIGINT exit 0 promptly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { removeDir, startTide, stopTide, tideBin } from '../helpers/tide-process.ts';
+
+test('ready line, health endpoints, data-dir lock and clean SIGTERM', async () => {
+  const node = await startTide();
+  try {
+    const health = await fetch(`http://127.0.0.1:${node.httpPort}/healthz`);
+    assert.equal(health.status, 200);
+    const ready = await fetch(`http://127.0.0.1:${node.httpPort}/readyz`);
+    assert.equal(ready.status, 200);
+    const missing = await fetch(`http://127.0.0.1:${node.httpPort}/no-such-thing`);
+    assert.equal(missing.status, 404);
+    assert.match((await missing.json() as { error: string }).error, /no such resource/);
+    assert.match(readFileSync(join(node.dataDir, 'meta.properties'), 'utf8'), /node\.id=1/);
+
+    const second = spawnSync(process.execPath, [tideBin, 'start', '--data-dir', node.dataDir, '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20000 });
+    assert.notEqual(second.status, 0);
+    assert.match(second.stderr, /in use by another Tide process \(pid \d+\)/);
+  } finally {
+    const exit = await stopTide(node, 'SIGTERM');
+    assert.equal(exit.code, 0);
+    assert.ok(!existsSync(join(node.dataDir, '.lock')), 'lock released on clean exit');
+    await removeDir(node.dataDir);
+  }
+});
+
+test('SIGINT also stops the node with exit 0', async () => {
+  const node = await startTide();
+  const exit = await stopTide(node, 'SIGINT');
+  assert.equal(exit.code, 0);
+  await removeDir(node.dataDir);
+});
+
+test('bad configuration is refused at start with the key named', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--num.partitions', 'zero'], /num\.partitions.*not a whole number/],
+    [['--no.such.setting', '1'], /unknown option --no\.such\.setting/],
+    [['--listen', 'nowhere'], /listen.*host:port/],
+    [['--config', '/nonexistent/tide.properties'], /cannot read config file/],
+  ];
+  for (const [args, expected] of cases) {
+    const result = spawnSync(process.execPath, [tideBin, 'start', ...args], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(result.status, 2, `exit code for ${args.join(' ')}`);
+    assert.match(result.stderr, expected);
+  }
+});
