@@ -20,7 +20,7 @@ interface StoredMetadata {
  */
 export class LocalMetadataStore implements MetadataService {
   private current: MetadataImage;
-  private readonly listeners: Array<(image: MetadataImage) => void> = [];
+  private readonly listeners: Array<(image: MetadataImage) => void | Promise<void>> = [];
   private writeChain: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -51,7 +51,7 @@ export class LocalMetadataStore implements MetadataService {
     return this.current;
   }
 
-  onChange(listener: (image: MetadataImage) => void): void {
+  onChange(listener: (image: MetadataImage) => void | Promise<void>): void {
     this.listeners.push(listener);
   }
 
@@ -129,7 +129,8 @@ export class LocalMetadataStore implements MetadataService {
     const stored: StoredMetadata = { version: 1, topics };
     await writeFileAtomic(this.path, Buffer.from(JSON.stringify(stored, null, 1)));
     this.current = buildImage(this.current.clusterId, this.self, topics);
-    for (const listener of this.listeners) listener(this.current);
+    // Answered only after local partitions reflect the change, so a client that creates a topic can produce at once.
+    for (const listener of this.listeners) await listener(this.current);
   }
 }
 

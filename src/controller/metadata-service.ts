@@ -7,7 +7,8 @@ import type { AlterConfigOperation, CreateTopicRequest, TopicChangeResult } from
  */
 export interface MetadataService {
   image(): MetadataImage;
-  onChange(listener: (image: MetadataImage) => void): void;
+  /** Listeners run in order after each committed change; the change is answered once they finish. */
+  onChange(listener: (image: MetadataImage) => void | Promise<void>): void;
   createTopic(request: CreateTopicRequest, validateOnly: boolean): Promise<TopicChangeResult & { topicId: string | null }>;
   deleteTopic(name: string): Promise<TopicChangeResult>;
   createPartitions(name: string, totalCount: number, validateOnly: boolean): Promise<TopicChangeResult>;

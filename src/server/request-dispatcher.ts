@@ -5,6 +5,7 @@ import { ProtocolError } from '../protocol/protocol-error.ts';
 import { Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
 import type { Logger } from '../util/log.ts';
+import { timeRequest } from '../admin/metrics.ts';
 import type { BrokerServices } from './broker-services.ts';
 import type { ApiHandler, RequestContext } from './handlers/api-handler.ts';
 
@@ -68,7 +69,7 @@ export class RequestDispatcher implements FrameHandler {
     }
     let result: ReturnType<ApiHandler['handle']>;
     try {
-      result = handler.handle(request, context);
+      result = timeRequest(handler.codec.name, process.hrtime.bigint(), handler.handle(request, context));
     } catch (error) {
       return this.failed(handler, request, context, error);
     }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { LocalMetadataStore } from '../controller/local-metadata-store.ts';
 import { HttpServer, healthRoutes } from '../admin/http-server.ts';
+import { createAdminRoutes } from '../admin/rest-api.ts';
 import { KafkaListener } from '../network/listener.ts';
 import type { Logger } from '../util/log.ts';
 import type { BrokerServices } from './broker-services.ts';
@@ -98,7 +99,7 @@ export class TideNode {
         },
         logger.child('metadata'),
       );
-      metadata.onChange((image) => void replicas.reconcile(image));
+      metadata.onChange((image) => replicas.reconcile(image));
       await replicas.start(metadata.image(), config.int('log.retention.check.interval.ms'));
       services = {
         nodeId,
@@ -114,7 +115,7 @@ export class TideNode {
       };
 
       let node: TideNode | null = null;
-      const http = new HttpServer([healthRoutes(() => node?.ready ?? false)], logger.child('http'));
+      const http = new HttpServer([healthRoutes(() => node?.ready ?? false), ...createAdminRoutes(services)], logger.child('http'));
       await http.start(httpListen.host, httpListen.port);
       node = new TideNode(nodeId, dataDir, listener, http, replicas, diskGuard, beginShutdown, releaseLock, config, logger);
       node.ready = true;

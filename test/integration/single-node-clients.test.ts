@@ -4,10 +4,12 @@
 // order they were sent, with offsets dense from 0.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CompressionCodecs, CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { Producer, stringSerializers } from '@platformatic/kafka';
 import { compress, decompress, CompressionCodec } from '../../src/protocol/compression.ts';
 import { readPartition } from '../helpers/read-all.ts';
+
+const { CompressionCodecs, CompressionTypes, Kafka, logLevel } = kafkajs;
 import { removeDir, startTide, stopTide, type TideProcess } from '../helpers/tide-process.ts';
 
 // kafkajs ships gzip only; snappy, lz4 and zstd are plugged in with Tide's own codecs (the same

@@ -10,6 +10,7 @@ import {
 import type { Partition } from '../partition.ts';
 import type { ApiHandler, RequestContext } from './api-handler.ts';
 import { leaderEpochError } from './leader-epoch.ts';
+import { recordBytesOut } from '../../admin/metrics.ts';
 
 const noRecords = Buffer.alloc(0);
 
@@ -40,6 +41,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       const result = await readRound(request, context);
       const remainingMs = deadline - Date.now();
       if (result.bytes >= Math.max(1, request.minBytes) || result.hasError || remainingMs <= 0 || broker.isShuttingDown() || result.partitions.length === 0) {
+        recordBytesOut(result.bytes);
         return result.response;
       }
       await waitForData(result.partitions, remainingMs, broker.shutdownSignal);

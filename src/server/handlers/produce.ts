@@ -8,6 +8,7 @@ import {
 } from '../../protocol/messages/produce.ts';
 import { validateBatches } from '../../protocol/record-batch.ts';
 import type { ApiHandler, RequestContext } from './api-handler.ts';
+import { recordBytesIn } from '../../admin/metrics.ts';
 
 type PartitionResult = ProduceResponsePartitionProduceResponse;
 
@@ -76,6 +77,7 @@ async function appendPartition(topicName: string, index: number, records: Buffer
   }
   try {
     const appended = await partition.append(records);
+    recordBytesIn(topicName, records.length, validation.recordCount);
     return {
       index,
       errorCode: ErrorCode.NONE,

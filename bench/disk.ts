@@ -1,0 +1,74 @@
+// The machine's sequential write speed, measured with dd in the directory the nodes write to,
+// so produce throughput can be read as a fraction of what the disk can take:
+// - buffered: 1 MiB writes, one fdatasync at the end (the ceiling for flush=async);
+// - dsync 1 MiB: every write synced (what a large group commit can reach with flush=sync);
+// - dsync 4 KiB: every small write synced (the cost of one fsync, as writes per second).
+// Virtual disks vary a lot from run to run (host caches, burst credits), so each is run a few
+// times and the median is the figure; the single runs are kept in the report.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { mbPerSec, round } from './stats.ts';
+
+const run = promisify(execFile);
+const DD_TIMEOUT_MS = 120_000;
+
+export interface DdResult {
+  command: string;
+  bytes: number;
+  seconds: number;
+  mbPerSec: number;
+  writesPerSec: number;
+}
+
+export interface DdSummary {
+  command: string;
+  /** Median run. */
+  mbPerSec: number;
+  writesPerSec: number;
+  runsMbPerSec: number[];
+}
+
+export interface DiskReport {
+  directory: string;
+  buffered: DdSummary;
+  dsync1MiB: DdSummary;
+  dsync4KiB: DdSummary;
+}
+
+export async function measureDisk(parentDir: string, quick: boolean): Promise<DiskReport> {
+  const directory = await mkdtemp(join(parentDir, 'tide-bench-dd-'));
+  const file = join(directory, 'dd.out');
+  try {
+    const runs = quick ? 1 : 3;
+    return {
+      directory: parentDir,
+      buffered: await repeat(runs, () => dd(file, '1M', quick ? 256 : 1024, 'conv=fdatasync')),
+      dsync1MiB: await repeat(runs, () => dd(file, '1M', quick ? 32 : 256, 'oflag=dsync')),
+      dsync4KiB: await repeat(runs, () => dd(file, '4k', quick ? 500 : 2000, 'oflag=dsync')),
+    };
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+async function repeat(runs: number, once: () => Promise<DdResult>): Promise<DdSummary> {
+  const results: DdResult[] = [];
+  for (let run = 0; run < runs; run++) results.push(await once());
+  const sorted = [...results].sort((a, b) => a.mbPerSec - b.mbPerSec);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return { command: median.command, mbPerSec: median.mbPerSec, writesPerSec: median.writesPerSec, runsMbPerSec: results.map((result) => result.mbPerSec) };
+}
+
+async function dd(file: string, blockSize: string, count: number, flag: string): Promise<DdResult> {
+  const args = ['if=/dev/zero', `of=${file}`, `bs=${blockSize}`, `count=${count}`, flag];
+  await rm(file, { force: true });
+  const { stderr } = await run('dd', args, { timeout: DD_TIMEOUT_MS });
+  // GNU dd ends with e.g. "1073741824 bytes (1.1 GB, 1.0 GiB) copied, 2.31 s, 465 MB/s".
+  const match = /(\d+) bytes .*copied, ([\d.,]+) s/.exec(stderr);
+  if (!match) throw new Error(`cannot read dd output: ${stderr}`);
+  const bytes = Number(match[1]);
+  const seconds = Number(match[2]!.replace(',', '.'));
+  return { command: `dd ${args.join(' ')}`, bytes, seconds: round(seconds, 3), mbPerSec: mbPerSec(bytes, seconds), writesPerSec: Math.round(count / seconds) };
+}

@@ -1,0 +1,170 @@
+// The single writer of a partition log. Every file mutation (batch writes, fsyncs, rolls,
+// checkpoints, truncation, deletion) is an op in one ordered queue, so nothing needs a lock and
+// ops complete in the order they were issued. Writes queued back to back for the same segment go
+// out as ONE positional writev (up to IOV_MAX buffers / 8 MiB), and with flush=sync one fdatasync
+// covers the whole run: group commit. The first failure is final: the op and everything queued
+// behind it are rejected and the host marks the log failed (reopening runs recovery).
+import type { Segment } from './segment.ts';
+import type { FileHandle } from 'node:fs/promises';
+
+const MAX_WRITE_BUFFERS = 1024; // IOV_MAX on Linux
+const MAX_WRITE_BYTES = 8 * 1024 * 1024;
+const QUEUE_COMPACT_AT = 1024;
+
+export interface WriterHost {
+  /** The bytes of a run are in the file; `endOffset` is the offset after its last batch. */
+  onWritten(segment: Segment, bytes: number, endOffset: number): void;
+  /** flush=sync: fdatasync after every run. */
+  syncEveryWrite(): boolean;
+  /** fdatasync what has been written and advance the flushed offset. */
+  fsyncWritten(): Promise<void>;
+  onFailure(err: Error): void;
+}
+
+interface Deferred {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+type Op =
+  | { kind: 'write'; segment: Segment; data: Buffer; endOffset: number; deferred: Deferred }
+  | { kind: 'flush'; deferred: Deferred }
+  | { kind: 'task'; run: () => Promise<void>; deferred: Deferred };
+
+type OpInput = Op extends infer T ? (T extends Op ? Omit<T, 'deferred'> : never) : never;
+
+export class LogWriter {
+  private readonly host: WriterHost;
+  private ops: Op[] = [];
+  private head = 0;
+  private running = false;
+  private failure: Error | null = null;
+
+  constructor(host: WriterHost) {
+    this.host = host;
+  }
+
+  get queuedOps(): number {
+    return this.ops.length - this.head;
+  }
+
+  write(segment: Segment, data: Buffer, endOffset: number): Promise<void> {
+    return this.enqueue({ kind: 'write', segment, data, endOffset });
+  }
+
+  flush(): Promise<void> {
+    return this.enqueue({ kind: 'flush' });
+  }
+
+  /** Runs `run` after everything queued before it, before anything queued after it. A throw is fatal. */
+  task(run: () => Promise<void>): Promise<void> {
+    return this.enqueue({ kind: 'task', run });
+  }
+
+  private enqueue(op: OpInput): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.ops.push({ ...op, deferred: { resolve, reject } } as Op);
+      if (!this.running) {
+        this.running = true;
+        // One tick of delay lets appends arriving in the same event-loop turn share a writev.
+        setImmediate(() => void this.pump());
+      }
+    });
+  }
+
+  private async pump(): Promise<void> {
+    // Every round consumes at least one op; the loop ends when the queue is empty.
+    while (this.head < this.ops.length) {
+      const op = this.ops[this.head]!;
+      try {
+        if (op.kind === 'write') await this.writeRun();
+        else if (op.kind === 'flush') await this.flushRun();
+        else {
+          this.head++;
+          await op.run();
+          op.deferred.resolve();
+        }
+      } catch (err) {
+        if (op.kind === 'task') op.deferred.reject(err as Error);
+        this.fail(err as Error);
+        return;
+      }
+      if (this.head >= QUEUE_COMPACT_AT && this.head * 2 >= this.ops.length) {
+        this.ops = this.ops.slice(this.head);
+        this.head = 0;
+      }
+    }
+    this.ops = [];
+    this.head = 0;
+    this.running = false;
+  }
+
+  private async writeRun(): Promise<void> {
+    const first = this.ops[this.head] as Extract<Op, { kind: 'write' }>;
+    const segment = first.segment;
+    const run: Extract<Op, { kind: 'write' }>[] = [];
+    let bytes = 0;
+    for (let index = this.head; index < this.ops.length && run.length < MAX_WRITE_BUFFERS; index++) {
+      const op = this.ops[index]!;
+      if (op.kind !== 'write' || op.segment !== segment || (run.length > 0 && bytes + op.data.length > MAX_WRITE_BYTES)) break;
+      run.push(op);
+      bytes += op.data.length;
+    }
+    this.head += run.length;
+    try {
+      if (segment.handle === null) throw new Error(`segment ${segment.baseOffset} has no file`);
+      await writeFully(segment.handle, run.map((op) => op.data), segment.writtenBytes);
+      segment.writtenBytes += bytes;
+      this.host.onWritten(segment, bytes, run.at(-1)!.endOffset);
+      if (this.host.syncEveryWrite()) await this.host.fsyncWritten();
+    } catch (err) {
+      for (const op of run) op.deferred.reject(err as Error);
+      throw err;
+    }
+    for (const op of run) op.deferred.resolve();
+  }
+
+  private async flushRun(): Promise<void> {
+    const run: Op[] = [];
+    while (this.head < this.ops.length && this.ops[this.head]!.kind === 'flush') run.push(this.ops[this.head++]!);
+    try {
+      await this.host.fsyncWritten();
+    } catch (err) {
+      for (const op of run) op.deferred.reject(err as Error);
+      throw err;
+    }
+    for (const op of run) op.deferred.resolve();
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    for (let index = this.head; index < this.ops.length; index++) this.ops[index]!.deferred.reject(err);
+    this.ops = [];
+    this.head = 0;
+    this.running = false;
+    this.host.onFailure(err);
+  }
+}
+
+/** writev until every byte is in the file (a regular file may take fewer bytes per call). */
+export async function writeFully(handle: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let pending = buffers;
+  let at = position;
+  // Each round writes at least one byte or throws: bounded by the total size.
+  while (pending.length > 0) {
+    const { bytesWritten } = pending.length === 1
+      ? await handle.write(pending[0]!, 0, pending[0]!.length, at)
+      : await handle.writev(pending, at);
+    if (bytesWritten <= 0) throw new Error('write made no progress');
+    at += bytesWritten;
+    let skip = bytesWritten;
+    let done = 0;
+    while (done < pending.length && skip >= pending[done]!.length) {
+      skip -= pending[done]!.length;
+      done++;
+    }
+    pending = pending.slice(done);
+    if (skip > 0) pending[0] = pending[0]!.subarray(skip);
+  }
+}

@@ -1,0 +1,630 @@
+// The log of one topic-partition: a directory of segments, the active one last.
+//
+// Offsets: `logEndOffset` moves synchronously when append() assigns offsets (call order is
+// offset order); `readableEndOffset` once the bytes are in the file; `flushedOffset` once they
+// are fdatasynced. flushedOffset <= readableEndOffset <= logEndOffset, always.
+// File changes all go through one LogWriter queue (see log-writer.ts), so they happen in issue
+// order; the in-memory view (segment list, offsets, indexes) changes synchronously.
+// After any I/O failure the log refuses everything with KAFKA_STORAGE_ERROR; reopen it to recover.
+import { join } from 'node:path';
+import type { Logger } from '../util/log.ts';
+import {
+  assignOffsets, checkBatchFrame, RecordBatchView, setLogAppendTime, validateBatches,
+} from '../protocol/record-batch.ts';
+import { decodeBatchRecords } from '../protocol/records.ts';
+import { fsyncDirectory, writeFileAtomic, type FsyncHook } from './checkpoint-file.ts';
+import { OffsetOutOfRangeError, StorageError, StorageErrorCode } from './errors.ts';
+import { LeaderEpochCache, LEADER_EPOCH_FILE, type EpochEntry } from './leader-epoch-cache.ts';
+import { resolveLogConfig, type LogConfig } from './log-config.ts';
+import { LogWriter } from './log-writer.ts';
+import {
+  CLEAN_SHUTDOWN_FILE, encodeCleanShutdownMarker, encodeLogStartOffset, LOG_START_OFFSET_FILE, rebuildInactiveIndexes, recoverLog,
+} from './recovery.ts';
+import { Segment } from './segment.ts';
+import { findBatchByTimestamp, findCutPosition, findMaxTimestampBatch, INDEX_MISMATCH, readSegmentBatches, type StartPoint } from './segment-reader.ts';
+import { scanBatches } from './segment-scan.ts';
+
+export type { LogConfig } from './log-config.ts';
+
+const MAX_RELATIVE_OFFSET = 2 ** 31 - 1;
+const DEFAULT_MAX_LOADED_INACTIVE_INDEXES = 8;
+
+export interface PartitionLogOptions {
+  logger: Logger;
+  now?: () => number;
+  /** Called after every fsync/fdatasync (tests count them). */
+  onFsync?: FsyncHook;
+  /** Inactive segments whose indexes stay in memory (least recently used are dropped). */
+  maxLoadedInactiveIndexes?: number;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+}
+
+export interface ReadResult {
+  records: Buffer;
+  nextOffset: number;
+}
+
+type LogState = 'open' | 'truncating' | 'closing' | 'closed';
+
+export class PartitionLog {
+  readonly dir: string;
+  private config: LogConfig;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly onFsync: FsyncHook | undefined;
+  private readonly maxLoadedInactiveIndexes: number;
+  /** Replaced, never mutated in place: a read holding the old array stays consistent. */
+  private segments: readonly Segment[];
+  private nextOffset: number;
+  private readableEnd: number;
+  private flushed: number;
+  private startOffset: number;
+  private readonly epochs: LeaderEpochCache;
+  private readonly writer: LogWriter;
+  private lastWrittenSegment: Segment | null = null;
+  private state: LogState = 'open';
+  private failure: StorageError | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private loadedInactive: Segment[] = [];
+  private readonly indexLoads = new Map<Segment, Promise<void>>();
+
+  private constructor(dir: string, config: LogConfig, options: PartitionLogOptions, recovered: Awaited<ReturnType<typeof recoverLog>>) {
+    this.dir = dir;
+    this.config = config;
+    this.logger = options.logger;
+    this.now = options.now ?? Date.now;
+    this.onFsync = options.onFsync;
+    this.maxLoadedInactiveIndexes = options.maxLoadedInactiveIndexes ?? DEFAULT_MAX_LOADED_INACTIVE_INDEXES;
+    this.segments = recovered.segments;
+    this.nextOffset = recovered.logEndOffset;
+    this.readableEnd = recovered.logEndOffset;
+    this.flushed = recovered.logEndOffset;
+    this.startOffset = recovered.logStartOffset;
+    this.epochs = recovered.epochs;
+    this.writer = new LogWriter({
+      onWritten: (segment, _bytes, endOffset) => {
+        this.lastWrittenSegment = segment;
+        this.readableEnd = endOffset;
+        segment.fileMtimeMs = this.now();
+      },
+      syncEveryWrite: () => this.config.flush === 'sync',
+      fsyncWritten: () => this.fsyncWritten(),
+      onFailure: (err) => this.markFailed(err),
+    });
+    this.startFlushTimer();
+  }
+
+  /** Opens (creating if needed) the partition directory and runs recovery. */
+  static async open(dir: string, config: Partial<LogConfig>, options: PartitionLogOptions): Promise<PartitionLog> {
+    const resolved = resolveLogConfig(config);
+    const now = options.now ?? Date.now;
+    const recovered = await recoverLog({ dir, config: resolved, logger: options.logger, nowMs: now(), onFsync: options.onFsync });
+    options.logger.debug('partition log opened', {
+      dir, logStartOffset: recovered.logStartOffset, logEndOffset: recovered.logEndOffset, segments: recovered.segments.length, clean: recovered.cleanShutdown,
+    });
+    return new PartitionLog(dir, resolved, options, recovered);
+  }
+
+  get logStartOffset(): number { return this.startOffset; }
+  /** Offset the next appended record gets (includes appends still being written). */
+  get logEndOffset(): number { return this.nextOffset; }
+  /** Offsets below this are in the file and can be read. */
+  get readableEndOffset(): number { return this.readableEnd; }
+  /** Offsets below this are fdatasynced. */
+  get flushedOffset(): number { return this.flushed; }
+  get currentConfig(): Readonly<LogConfig> { return this.config; }
+
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((segment) => segment.baseOffset);
+  }
+
+  sizeBytes(): number {
+    let total = 0;
+    for (const segment of this.segments) total += segment.logicalBytes;
+    return total;
+  }
+
+  updateConfig(config: Partial<LogConfig>): void {
+    this.config = resolveLogConfig({ ...this.config, ...config });
+    this.startFlushTimer();
+  }
+
+  // ------------------------------------------------------------------ leader epochs
+
+  latestEpoch(): number {
+    return this.epochs.latestEpoch();
+  }
+
+  epochEntries(): EpochEntry[] {
+    return this.epochs.list();
+  }
+
+  /** OffsetForLeaderEpoch: where `epoch` ended in this log (see LeaderEpochCache.endOffsetForEpoch). */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.epochs.endOffsetForEpoch(epoch, this.nextOffset);
+  }
+
+  // ------------------------------------------------------------------ appends
+
+  /**
+   * Leader append of batches already checked by validateBatches. Offsets and the leader epoch
+   * are written into `batches` in place, synchronously, in call order; the buffer must not be
+   * reused until the promise settles. Resolves once written (and fdatasynced for flush=sync).
+   */
+  async append(batches: Buffer, leaderEpoch: number): Promise<AppendResult> {
+    this.ensureWritable();
+    const views = frameBatches(batches);
+    let span = 0;
+    for (const view of views) span += view.lastOffsetDelta + 1;
+    const baseOffset = this.nextOffset;
+    const segment = this.segmentForAppend(batches.length, baseOffset, baseOffset + span - 1);
+    if (this.epochs.assign(leaderEpoch, baseOffset)) this.persistEpochs();
+    const logAppendTimeMs = this.config.messageTimestampType === 'LogAppendTime' ? this.now() : -1;
+    let position = segment.logicalBytes;
+    let offset = baseOffset;
+    for (const view of views) {
+      const lastOffset = assignOffsets(view, offset, leaderEpoch);
+      if (logAppendTimeMs >= 0) setLogAppendTime(view, logAppendTimeMs);
+      segment.observeBatch(position, offset, lastOffset, view.maxTimestamp, view.sizeBytes, this.config.indexIntervalBytes);
+      position += view.sizeBytes;
+      offset = lastOffset + 1;
+    }
+    segment.logicalBytes = position;
+    this.nextOffset = offset;
+    await this.writer.write(segment, batches, offset);
+    return { baseOffset, lastOffset: offset - 1, logAppendTimeMs, logStartOffset: this.startOffset };
+  }
+
+  /**
+   * Follower append: batches keep the leader's offsets and epochs. The first must start at or
+   * after logEndOffset (after, only across a gap left by compaction) and offsets must increase.
+   * Checked here (framing, CRC, counts), since these bytes come from another node.
+   */
+  async appendReplicated(batches: Buffer): Promise<{ lastOffset: number }> {
+    this.ensureWritable();
+    const checked = validateBatches(batches, { maxBatchBytes: Number.MAX_SAFE_INTEGER, producerInput: false });
+    if (!checked.ok) throw new StorageError(StorageErrorCode.CORRUPT_MESSAGE, `replicated batches: ${checked.message}`);
+    let expected = this.nextOffset;
+    for (const view of checked.batches) {
+      if (view.baseOffset < expected) {
+        throw new StorageError(StorageErrorCode.INVALID_RECORD, `replicated batch at offset ${view.baseOffset} but the log continues at ${expected}`);
+      }
+      expected = view.lastOffset + 1;
+    }
+    const firstOffset = checked.batches[0]!.baseOffset;
+    const segment = this.segmentForAppend(batches.length, firstOffset, expected - 1);
+    let position = segment.logicalBytes;
+    for (const view of checked.batches) {
+      if (this.epochs.assign(view.partitionLeaderEpoch, view.baseOffset)) this.persistEpochs();
+      segment.observeBatch(position, view.baseOffset, view.lastOffset, view.maxTimestamp, view.sizeBytes, this.config.indexIntervalBytes);
+      position += view.sizeBytes;
+    }
+    segment.logicalBytes = position;
+    this.nextOffset = expected;
+    await this.writer.write(segment, batches, expected);
+    return { lastOffset: expected - 1 };
+  }
+
+  /** The active segment, rolled first when this append would overflow it or it is too old. */
+  private segmentForAppend(bytes: number, firstOffset: number, lastOffset: number): Segment {
+    const active = this.segments.at(-1)!;
+    if (active.logicalBytes === 0) return active;
+    const full = active.logicalBytes + bytes > this.config.segmentBytes;
+    const old = this.now() - active.rollAnchorMs >= this.config.segmentMs;
+    const offsetsOverflow = lastOffset - active.baseOffset > MAX_RELATIVE_OFFSET;
+    if (!full && !old && !offsetsOverflow) return active;
+    return this.roll(active, firstOffset);
+  }
+
+  private roll(previous: Segment, baseOffset: number): Segment {
+    previous.sealTimeIndex();
+    const next = new Segment(this.dir, baseOffset, this.now());
+    this.segments = [...this.segments, next];
+    this.rememberLoadedInactive(previous);
+    void this.writer.task(async () => {
+      // The old segment is durable before the new file exists: after a crash only the last
+      // segment can have a torn tail, which is all recovery scans.
+      if (previous.handle !== null) {
+        await previous.handle.datasync();
+        this.onFsync?.(previous.logPath);
+        this.flushed = Math.max(this.flushed, this.readableEnd);
+      }
+      await previous.writeIndexFiles(this.onFsync);
+      await next.createFile();
+      await fsyncDirectory(this.dir, this.onFsync);
+    }).catch(() => {}); // failures reach markFailed through the writer
+    this.logger.debug('rolled segment', { dir: this.dir, baseOffset });
+    return next;
+  }
+
+  private persistEpochs(): void {
+    const text = this.epochs.encode();
+    // Queued ahead of the batch that opened the epoch, so the checkpoint is on disk first.
+    void this.writer.task(() => writeFileAtomic(join(this.dir, LEADER_EPOCH_FILE), text, this.onFsync)).catch(() => {});
+  }
+
+  // ------------------------------------------------------------------ flushing
+
+  async flush(): Promise<void> {
+    this.ensureUsable();
+    await this.writer.flush();
+  }
+
+  private async fsyncWritten(): Promise<void> {
+    const target = this.readableEnd;
+    const segment = this.lastWrittenSegment;
+    if (segment === null || segment.handle === null || target <= this.flushed) return;
+    await segment.handle.datasync();
+    this.onFsync?.(segment.logPath);
+    this.flushed = Math.max(this.flushed, target);
+  }
+
+  private startFlushTimer(): void {
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    if (this.config.flush !== 'async' || this.state === 'closed') return;
+    this.flushTimer = setInterval(() => {
+      if (this.state === 'open' && this.failure === null && this.flushed < this.readableEnd) void this.writer.flush().catch(() => {});
+    }, this.config.flushMs);
+    this.flushTimer.unref();
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  /**
+   * Whole batches from the one containing `offset`, up to `maxBytes` but at least one batch when
+   * one exists below `maxOffset` (exclusive, e.g. the high watermark); never a batch whose
+   * baseOffset >= maxOffset. Reads come from one segment per call.
+   */
+  async read(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult> {
+    this.ensureUsable();
+    if (offset < this.startOffset || offset > this.nextOffset) throw new OffsetOutOfRangeError(offset, this.startOffset, this.nextOffset);
+    const limitOffset = Math.min(maxOffset, this.readableEnd);
+    const empty = { records: Buffer.alloc(0), nextOffset: offset };
+    if (offset >= limitOffset) return empty;
+    const segments = this.segments;
+    // Bounded by the segment count; usually one round (more only across gaps).
+    for (let index = floorSegment(segments, offset); index < segments.length; index++) {
+      const segment = segments[index]!;
+      if (segment.baseOffset >= limitOffset) break;
+      const result = await this.withSegment(segment, offset,
+        (start) => readSegmentBatches(segment, start, offset, Math.max(1, maxBytes), limitOffset, this.config.indexIntervalBytes));
+      if (result === null) continue;
+      if (result.corruptPosition !== null) {
+        this.logger.error('refusing a corrupt batch on disk', { file: segment.logPath, position: result.corruptPosition });
+        if (result.records.length === 0) {
+          throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `corrupt batch in ${segment.logPath} at position ${result.corruptPosition}`);
+        }
+      }
+      return { records: result.records, nextOffset: result.nextOffset };
+    }
+    return empty;
+  }
+
+  /** First record at or after `timestampMs` (by batch maxTimestamp, then record timestamps), at or above the log start. */
+  async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    this.ensureUsable();
+    const minOffset = this.startOffset;
+    for (const segment of this.segments) {
+      if (segment.maxTimestamp < timestampMs || segment.writtenBytes === 0) continue;
+      const batch = await this.withSegment(segment, (loaded) => {
+        const relative = loaded.timeIndex!.lookup(timestampMs);
+        return Math.max(relative < 0 ? segment.baseOffset : segment.baseOffset + relative, minOffset);
+      }, (start) => findBatchByTimestamp(segment, start, timestampMs, minOffset));
+      if (batch !== null) return firstRecordAtOrAfter(batch, timestampMs, minOffset);
+    }
+    return null;
+  }
+
+  /**
+   * ListOffsets MAX_TIMESTAMP (KIP-734): the first record carrying the largest timestamp among
+   * offsets in [logStartOffset, maxOffset). null when no batch there has a timestamp.
+   */
+  async maxTimestampOffset(maxOffset: number = this.readableEnd): Promise<{ offset: number; timestamp: number } | null> {
+    this.ensureUsable();
+    const minOffset = this.startOffset;
+    const limitOffset = Math.min(maxOffset, this.readableEnd);
+    // The segment to look in: the largest recorded maximum (the first of equals) among segments
+    // whose maximum sits inside the range; segments where it does not are walked to find theirs.
+    let best: { segment: Segment; timestamp: number; batch: RecordBatchView | null } | null = null;
+    for (const segment of this.segments) {
+      if (segment.baseOffset >= limitOffset) break;
+      if (segment.maxTimestamp < 0 || segment.writtenBytes === 0 || (best !== null && segment.maxTimestamp <= best.timestamp)) continue;
+      const inRange = segment.offsetOfMaxTimestamp >= minOffset && segment.offsetOfMaxTimestamp < limitOffset;
+      if (inRange) {
+        best = { segment, timestamp: segment.maxTimestamp, batch: null };
+        continue;
+      }
+      const batch = await this.withSegment(segment, Math.max(minOffset, segment.baseOffset), (start) => findMaxTimestampBatch(segment, start, minOffset, limitOffset));
+      if (batch !== null && (best === null || batch.maxTimestamp > best.timestamp)) best = { segment, timestamp: batch.maxTimestamp, batch };
+    }
+    if (best === null) return null;
+    const segment = best.segment;
+    const batch = best.batch ?? await this.withSegment(segment, segment.offsetOfMaxTimestamp, async (start) => {
+      const found = await readSegmentBatches(segment, start, segment.offsetOfMaxTimestamp, 1, limitOffset, this.config.indexIntervalBytes);
+      if (found === INDEX_MISMATCH) return INDEX_MISMATCH;
+      return found === null || found.records.length === 0 ? null : new RecordBatchView(found.records, 0);
+    });
+    if (batch === null) return null;
+    return firstRecordAtOrAfter(batch, batch.maxTimestamp, minOffset);
+  }
+
+  /**
+   * Runs `work` from the index position for `offset` with the segment's file held open and its
+   * indexes loaded. When the index entry does not match the log (a damaged index file that looked
+   * plausible) the index is rebuilt from the log and `work` runs once more.
+   */
+  private async withSegment<T>(segment: Segment, offset: number | ((loaded: Segment) => number), work: (start: StartPoint) => Promise<T | typeof INDEX_MISMATCH>): Promise<T> {
+    segment.acquire();
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        await this.ensureIndexes(segment);
+        const target = typeof offset === 'number' ? offset : offset(segment);
+        const result = await work(startPointFor(segment, target));
+        if (result !== INDEX_MISMATCH) return result;
+        if (segment === this.segments.at(-1)) break; // built in memory by this process: cannot be damaged
+        await rebuildInactiveIndexes(segment, this.config, this.logger, this.onFsync);
+      }
+      throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `index of ${segment.logPath} does not match the log`);
+    } finally {
+      segment.release();
+    }
+  }
+
+  private async ensureIndexes(segment: Segment): Promise<void> {
+    if (segment.offsetIndex !== null) {
+      if (segment !== this.segments.at(-1)) this.rememberLoadedInactive(segment);
+      return;
+    }
+    let loading = this.indexLoads.get(segment);
+    if (loading === undefined) {
+      loading = (async () => {
+        if (!(await segment.loadIndexes())) await rebuildInactiveIndexes(segment, this.config, this.logger, this.onFsync);
+      })().finally(() => this.indexLoads.delete(segment));
+      this.indexLoads.set(segment, loading);
+    }
+    await loading;
+    this.rememberLoadedInactive(segment);
+  }
+
+  /** LRU of inactive segments with indexes in memory; the oldest beyond the limit are dropped. */
+  private rememberLoadedInactive(segment: Segment): void {
+    const list = this.loadedInactive.filter((entry) => entry !== segment);
+    list.push(segment);
+    while (list.length > this.maxLoadedInactiveIndexes) {
+      const dropped = list.shift()!;
+      if (dropped !== this.segments.at(-1)) dropped.unloadIndexes();
+    }
+    this.loadedInactive = list;
+  }
+
+  // ------------------------------------------------------------------ deletion and truncation
+
+  /** DeleteRecords: moves the log start forward (checkpointed) and deletes segments wholly below it. */
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    this.ensureWritable();
+    if (offset < 0 || offset > this.nextOffset) throw new OffsetOutOfRangeError(offset, this.startOffset, this.nextOffset);
+    if (offset <= this.startOffset) return this.startOffset;
+    this.startOffset = offset;
+    await this.dropSegmentsBelowStart();
+    return this.startOffset;
+  }
+
+  /**
+   * Deletes the oldest inactive segments past retention: by time (newest timestamp older than
+   * retentionMs) and by size (while the log stays at or above retentionBytes without them).
+   * Never the active segment, and never a segment reaching `highWatermark` or beyond.
+   */
+  async enforceRetention(nowMs: number, highWatermark = Number.POSITIVE_INFINITY): Promise<{ deletedSegments: number }> {
+    this.ensureWritable();
+    const segments = this.segments;
+    const deletable = (index: number) => index < segments.length - 1 && segments[index + 1]!.baseOffset <= highWatermark;
+    let count = 0;
+    if (this.config.retentionMs >= 0) {
+      const cutoffMs = nowMs - this.config.retentionMs;
+      while (deletable(count) && segments[count]!.retentionTimestampMs < cutoffMs) count++;
+    }
+    if (this.config.retentionBytes >= 0) {
+      let excess = this.sizeBytes() - this.config.retentionBytes;
+      for (let index = 0; index < count; index++) excess -= segments[index]!.logicalBytes;
+      while (deletable(count) && excess - segments[count]!.logicalBytes >= 0) excess -= segments[count++]!.logicalBytes;
+    }
+    if (count === 0) return { deletedSegments: 0 };
+    this.startOffset = Math.max(this.startOffset, segments[count]!.baseOffset);
+    const deleted = await this.dropSegmentsBelowStart();
+    this.logger.info('retention deleted segments', { dir: this.dir, deletedSegments: deleted, logStartOffset: this.startOffset });
+    return { deletedSegments: deleted };
+  }
+
+  private async dropSegmentsBelowStart(): Promise<number> {
+    let count = 0;
+    while (count < this.segments.length - 1 && this.segments[count + 1]!.baseOffset <= this.startOffset) count++;
+    const doomed = this.segments.slice(0, count);
+    this.segments = this.segments.slice(count);
+    this.loadedInactive = this.loadedInactive.filter((segment) => !doomed.includes(segment));
+    const epochsChanged = this.epochs.truncateFromStart(this.startOffset);
+    const startText = encodeLogStartOffset(this.startOffset);
+    const epochText = this.epochs.encode();
+    await this.writer.task(async () => {
+      // The checkpoint first: a crash before the unlinks leaves segments that open() drops.
+      await writeFileAtomic(join(this.dir, LOG_START_OFFSET_FILE), startText, this.onFsync);
+      if (epochsChanged) await writeFileAtomic(join(this.dir, LEADER_EPOCH_FILE), epochText, this.onFsync);
+      for (const segment of doomed) await segment.deleteFiles();
+      if (doomed.length > 0) await fsyncDirectory(this.dir, this.onFsync);
+    });
+    return count;
+  }
+
+  /**
+   * Follower truncation: removes every batch holding an offset >= `offset`. The log then ends at
+   * `offset`, or at the base of a batch that straddled it. Below the log start, the log is emptied
+   * and restarts at `offset`. Appends are refused while this runs.
+   */
+  async truncateTo(offset: number): Promise<void> {
+    this.ensureWritable();
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new StorageError(StorageErrorCode.OFFSET_OUT_OF_RANGE, `cannot truncate to ${offset}`);
+    if (offset >= this.nextOffset) return;
+    this.state = 'truncating';
+    try {
+      await this.writer.task(() => (offset < this.startOffset ? this.truncateFully(offset) : this.truncateWithin(offset)));
+    } finally {
+      if (this.state === 'truncating') this.state = 'open';
+    }
+  }
+
+  private async truncateWithin(offset: number): Promise<void> {
+    const segments = this.segments;
+    const index = Math.max(0, floorSegment(segments, offset));
+    const segment = segments[index]!;
+    const doomed = segments.slice(index + 1);
+    const cut = await this.withSegment(segment, offset, (start) => findCutPosition(segment, start, offset));
+    const newEnd = cut.baseOffset === null ? offset : Math.min(offset, cut.baseOffset);
+    this.segments = segments.slice(0, index + 1);
+    this.loadedInactive = this.loadedInactive.filter((entry) => entry !== segment && !doomed.includes(entry));
+    // Now the active segment, so its indexes stay in memory; reload them if the LRU dropped them meanwhile.
+    await this.ensureIndexes(segment);
+    for (const dead of doomed) await dead.deleteFiles();
+    if (cut.position < segment.writtenBytes) await segment.handle!.truncate(cut.position);
+    segment.logicalBytes = cut.position;
+    segment.writtenBytes = cut.position;
+    const rescanFrom = segment.rewindForScan(cut.position);
+    await scanBatches(segment.handle!, {
+      fromPosition: rescanFrom, endPosition: cut.position, minNextOffset: segment.nextOffset, segmentBaseOffset: segment.baseOffset, verifyCrc: false,
+    }, (batch) => segment.observeBatch(batch.position, batch.baseOffset, batch.lastOffset, batch.maxTimestamp, batch.sizeBytes, this.config.indexIntervalBytes));
+    await segment.handle!.datasync();
+    this.onFsync?.(segment.logPath);
+    if (doomed.length > 0) await fsyncDirectory(this.dir, this.onFsync);
+    this.setEnd(newEnd);
+    if (this.epochs.truncateFromEnd(newEnd)) await writeFileAtomic(join(this.dir, LEADER_EPOCH_FILE), this.epochs.encode(), this.onFsync);
+    this.logger.info('truncated log', { dir: this.dir, requestedOffset: offset, logEndOffset: newEnd });
+  }
+
+  private async truncateFully(offset: number): Promise<void> {
+    const doomed = this.segments;
+    const fresh = new Segment(this.dir, offset, this.now());
+    for (const segment of doomed) await segment.deleteFiles();
+    await fresh.createFile();
+    this.segments = [fresh];
+    this.loadedInactive = [];
+    this.startOffset = offset;
+    this.setEnd(offset);
+    this.epochs.truncateFromEnd(0);
+    await writeFileAtomic(join(this.dir, LOG_START_OFFSET_FILE), encodeLogStartOffset(offset), this.onFsync);
+    await writeFileAtomic(join(this.dir, LEADER_EPOCH_FILE), this.epochs.encode(), this.onFsync);
+    await fsyncDirectory(this.dir, this.onFsync);
+    this.logger.info('emptied log', { dir: this.dir, logStartOffset: offset });
+  }
+
+  private setEnd(offset: number): void {
+    this.nextOffset = offset;
+    this.readableEnd = offset;
+    this.flushed = Math.min(this.flushed, offset);
+    this.lastWrittenSegment = this.segments.at(-1)!;
+  }
+
+  // ------------------------------------------------------------------ closing
+
+  /** Writes what is queued, fdatasyncs, writes the indexes and the clean-shutdown marker, closes files. */
+  async close(): Promise<void> {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    this.state = 'closing';
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    if (this.failure === null) {
+      try {
+        await this.writer.task(async () => {
+          const active = this.segments.at(-1)!;
+          if (active.handle !== null) {
+            await active.handle.datasync();
+            this.onFsync?.(active.logPath);
+          }
+          this.flushed = this.readableEnd;
+          active.sealTimeIndex();
+          await active.writeIndexFiles(this.onFsync);
+          const marker = { segmentBaseOffset: active.baseOffset, segmentBytes: active.writtenBytes, logEndOffset: this.readableEnd };
+          await writeFileAtomic(join(this.dir, CLEAN_SHUTDOWN_FILE), encodeCleanShutdownMarker(marker), this.onFsync);
+        });
+      } catch (err) {
+        this.logger.error('partition log did not close cleanly', { dir: this.dir, error: err });
+      }
+    }
+    for (const segment of this.segments) await segment.close();
+    this.state = 'closed';
+  }
+
+  // ------------------------------------------------------------------ state checks
+
+  private ensureUsable(): void {
+    if (this.failure !== null) throw this.failure;
+    if (this.state === 'closed' || this.state === 'closing') throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is closed`);
+  }
+
+  private ensureWritable(): void {
+    this.ensureUsable();
+    if (this.state === 'truncating') throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is being truncated`);
+  }
+
+  private markFailed(err: Error): void {
+    if (this.failure !== null) return;
+    this.failure = new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} failed: ${err.message}`, { cause: err });
+    this.logger.error('partition log failed; reopen to recover', { dir: this.dir, error: err });
+  }
+}
+
+/** Where to start walking a segment (with loaded indexes) for `offset`. */
+function startPointFor(segment: Segment, offset: number): StartPoint {
+  const index = segment.offsetIndex!;
+  const entry = index.floorEntry(Math.max(0, offset - segment.baseOffset));
+  if (entry < 0) return { position: 0, expectedOffset: null };
+  return { position: index.positionAt(entry), expectedOffset: segment.baseOffset + index.relativeOffsetAt(entry) };
+}
+
+/** Index of the last segment whose base offset is <= offset (0 when offset is below all of them). */
+function floorSegment(segments: readonly Segment[], offset: number): number {
+  let low = 0;
+  let high = segments.length - 1;
+  let found = 0;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    if (segments[middle]!.baseOffset <= offset) {
+      found = middle;
+      low = middle + 1;
+    } else {
+      high = middle - 1;
+    }
+  }
+  return found;
+}
+
+/** Splits an append's bytes into batch views, refusing anything that is not whole v2 batches. */
+function frameBatches(batches: Buffer): RecordBatchView[] {
+  const views: RecordBatchView[] = [];
+  let position = 0;
+  while (position < batches.length) {
+    const problem = checkBatchFrame(batches, position);
+    if (problem !== null) throw new StorageError(StorageErrorCode.CORRUPT_MESSAGE, `append: ${problem.message}`);
+    const view = new RecordBatchView(batches, position);
+    views.push(view);
+    position += view.sizeBytes;
+  }
+  if (views.length === 0) throw new StorageError(StorageErrorCode.INVALID_RECORD, 'append: no batches');
+  return views;
+}
+
+/** Refines a batch hit to the first record at or after the timestamp (falls back to the batch when undecodable). */
+async function firstRecordAtOrAfter(batch: RecordBatchView, timestampMs: number, minOffset: number): Promise<{ offset: number; timestamp: number }> {
+  const fallback = { offset: Math.max(batch.baseOffset, minOffset), timestamp: batch.maxTimestamp };
+  try {
+    const records = await decodeBatchRecords(batch);
+    const hit = records.find((record) => record.timestamp >= timestampMs && record.offset >= minOffset);
+    return hit === undefined ? fallback : { offset: hit.offset, timestamp: hit.timestamp };
+  } catch {
+    return fallback;
+  }
+}
