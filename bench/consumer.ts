@@ -9,6 +9,7 @@ import { fetchCodec, type FetchRequest } from '../src/protocol/messages/fetch.ts
 import { ZERO_UUID } from '../src/protocol/reader.ts';
 import { iterateBatches } from '../src/protocol/record-batch.ts';
 import { BenchConnection } from './connection.ts';
+import { CpuMeter, type CpuUse } from './cpu.ts';
 import { elapsedSince, LatencyRecorder, round, throughput, type LatencySummaryMs, type Throughput } from './stats.ts';
 
 const FETCH_VERSION = 12;
@@ -26,6 +27,8 @@ export interface ConsumeOptions {
   maxWaitMs: number;
   fetchMaxBytes: number;
   partitionMaxBytes: number;
+  /** The node's pid, to report its CPU use next to the client's. */
+  nodePid?: number;
 }
 
 export interface ConsumeResult extends Throughput {
@@ -41,6 +44,7 @@ export interface ConsumeResult extends Throughput {
   endOffsets: number[];
   /** False when the duration bound ended the run before the consumer caught up. */
   caughtUp: boolean;
+  cpu: CpuUse;
 }
 
 export async function consume(options: ConsumeOptions, stopSignal?: AbortSignal): Promise<ConsumeResult> {
@@ -48,6 +52,7 @@ export async function consume(options: ConsumeOptions, stopSignal?: AbortSignal)
   const positions = [...options.startOffsets];
   const highWatermarks = positions.map(() => -1);
   const latency = new LatencyRecorder();
+  const cpuMeter = new CpuMeter(options.nodePid);
   const startNs = process.hrtime.bigint();
   const deadlineMs = Date.now() + options.durationMs;
   // Without a signal the run is a read of a finished log: stopped from the start.
@@ -86,6 +91,7 @@ export async function consume(options: ConsumeOptions, stopSignal?: AbortSignal)
     connection.close();
   }
   const elapsedNs = elapsedSince(startNs);
+  const cpu = cpuMeter.stop();
   return {
     ...throughput(messages, messages * options.recordBytes, elapsedNs),
     wireMbPerSec: throughput(0, wireBytes, elapsedNs).mbPerSec,
@@ -97,6 +103,7 @@ export async function consume(options: ConsumeOptions, stopSignal?: AbortSignal)
     catchUpMs: stopSignal && stopNs !== null && caughtUpNs !== null ? round(Number(caughtUpNs - stopNs) / 1e6, 1) : null,
     endOffsets: positions,
     caughtUp: caughtUpNs !== null,
+    cpu,
   };
 }
 

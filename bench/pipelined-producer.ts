@@ -8,6 +8,7 @@ import { produceCodec, type ProduceRequest } from '../src/protocol/messages/prod
 import { buildRecordBatchSync } from '../src/protocol/records.ts';
 import { BATCH_HEADER_BYTES } from '../src/protocol/record-batch.ts';
 import { BenchConnection } from './connection.ts';
+import { CpuMeter, type CpuUse } from './cpu.ts';
 import { elapsedSince, LatencyRecorder, throughput, type LatencySummaryMs, type Throughput } from './stats.ts';
 
 const PRODUCE_VERSION = 9;
@@ -31,6 +32,8 @@ export interface ProducerOptions {
   /** Run this long first, unmeasured, so JIT and page cache settle. */
   warmupMs: number;
   batchPoolSize?: number;
+  /** The node's pid, to report its CPU use next to the client's. */
+  nodePid?: number;
 }
 
 export interface ProduceResult extends Throughput {
@@ -44,6 +47,7 @@ export interface ProduceResult extends Throughput {
   latencyMs: LatencySummaryMs;
   errors: number;
   firstError: string | null;
+  cpu: CpuUse;
 }
 
 interface Pool {
@@ -69,7 +73,9 @@ export async function runProducer(options: ProducerOptions): Promise<ProduceResu
   try {
     if (options.warmupMs > 0) await pipeline(connections, pool, options, options.warmupMs, options.maxBytes, new LatencyRecorder());
     const latency = new LatencyRecorder();
+    const cpuMeter = new CpuMeter(options.nodePid);
     const run = await pipeline(connections, pool, options, options.durationMs, options.maxBytes, latency);
+    const cpu = cpuMeter.stop();
     const batchBytes = pool.batches[0]!.length;
     const messages = run.requests * pool.recordsPerBatch;
     return {
@@ -83,6 +89,7 @@ export async function runProducer(options: ProducerOptions): Promise<ProduceResu
       latencyMs: latency.summary(),
       errors: run.errors,
       firstError: run.firstError,
+      cpu,
     };
   } finally {
     for (const connection of connections) connection.close();

@@ -131,7 +131,7 @@ async function startNode(settings: Settings, flush: string): Promise<TideProcess
   const env: Record<string, string> = {};
   if (settings.profileDir) {
     env['NODE_OPTIONS'] = `--import tsx --import ${join(import.meta.dirname, 'cpu-profile-hook.ts')}`;
-    env['TIDE_BENCH_PROFILE_DIR'] = settings.profileDir;
+    env['BENCH_CPU_PROFILE_DIR'] = settings.profileDir;
   }
   return startTide({ args: ['--log.flush', flush, '--num.partitions', String(settings.partitions)], env });
 }
@@ -180,12 +180,12 @@ async function topicReady(connection: BenchConnection, topic: string, partitions
   return fetched.errorCode === 0 && answered.length === partitions && answered.every((partition) => partition.errorCode === 0);
 }
 
-async function withNode<T>(settings: Settings, flush: string, body: (port: number, topic: string) => Promise<T>): Promise<T> {
+async function withNode<T>(settings: Settings, flush: string, body: (node: TideProcess, topic: string) => Promise<T>): Promise<T> {
   const node = await startNode(settings, flush);
   try {
     const topic = 'bench';
     await createTopic(node.kafkaPort, topic, settings.partitions);
-    return await body(node.kafkaPort, topic);
+    return await body(node, topic);
   } finally {
     await stopNode(node);
   }
@@ -195,9 +195,10 @@ function describe(scenario: Scenario): string {
   return `${scenario.recordBytes} B acks=${scenario.acks === 1 ? '1' : 'all'} flush=${scenario.flush} in-flight=${scenario.inFlightPerConnection} batch=${scenario.batchBytes}`;
 }
 
-function producerOptions(settings: Settings, scenario: Scenario, port: number, topic: string): ProducerOptions {
+function producerOptions(settings: Settings, scenario: Scenario, node: TideProcess, topic: string): ProducerOptions {
   return {
-    port,
+    port: node.kafkaPort,
+    nodePid: node.pid,
     topic,
     partitions: settings.partitions,
     connections: settings.connections,
@@ -214,19 +215,20 @@ function producerOptions(settings: Settings, scenario: Scenario, port: number, t
 async function runProducePhase(options: ProducerOptions, label: string): Promise<ProduceResult> {
   progress(`${label}: producing`);
   const produce = await runProducer(options);
-  progress(`${label}: produce ${produce.mbPerSec} MB/s ${produce.msgsPerSec} msgs/s p99 ${produce.latencyMs.p99} ms${produce.firstError ? ` ERROR ${produce.firstError}` : ''}`);
+  progress(`${label}: produce ${produce.mbPerSec} MB/s ${produce.msgsPerSec} msgs/s p99 ${produce.latencyMs.p99} ms, cpu client ${produce.cpu.clientPercent} % node ${produce.cpu.nodePercent} %${produce.firstError ? ` ERROR ${produce.firstError}` : ''}`);
   return produce;
 }
 
 /** Produce, read everything from offset 0, then a tail phase: a consumer at the log end while the producer runs again. */
 async function runScenario(settings: Settings, scenario: Scenario): Promise<ScenarioReport> {
   const label = describe(scenario);
-  return withNode(settings, scenario.flush, async (port, topic) => {
-    const options = producerOptions(settings, scenario, port, topic);
+  return withNode(settings, scenario.flush, async (node, topic) => {
+    const options = producerOptions(settings, scenario, node, topic);
     const produce = await runProducePhase(options, label);
 
     const consumerOptions: ConsumeOptions = {
-      port,
+      port: node.kafkaPort,
+      nodePid: node.pid,
       topic,
       partitions: settings.partitions,
       recordBytes: scenario.recordBytes,
@@ -237,7 +239,7 @@ async function runScenario(settings: Settings, scenario: Scenario): Promise<Scen
       partitionMaxBytes: settings.partitionMaxBytes,
     };
     const consumed = await consume(consumerOptions);
-    progress(`${label}: consume from start ${consumed.mbPerSec} MB/s ${consumed.msgsPerSec} msgs/s (${consumed.messages} messages)`);
+    progress(`${label}: consume from start ${consumed.mbPerSec} MB/s ${consumed.msgsPerSec} msgs/s (${consumed.messages} messages), cpu client ${consumed.cpu.clientPercent} % node ${consumed.cpu.nodePercent} %`);
 
     const stopTail = new AbortController();
     const tailConsumer = consume({ ...consumerOptions, startOffsets: consumed.endOffsets }, stopTail.signal);
@@ -283,10 +285,10 @@ function sweepScenarios(): Scenario[] {
 }
 
 async function runSweepPoint(settings: Settings, scenario: Scenario) {
-  return withNode(settings, scenario.flush, async (port, topic) => {
-    const produce = await runProducePhase(producerOptions(settings, scenario, port, topic), describe(scenario));
-    const { mbPerSec, wireMbPerSec, msgsPerSec, latencyMs, batchBytes, errors } = produce;
-    return { batchBytes, inFlightPerConnection: scenario.inFlightPerConnection, mbPerSec, wireMbPerSec, msgsPerSec, latencyMs, errors };
+  return withNode(settings, scenario.flush, async (node, topic) => {
+    const produce = await runProducePhase(producerOptions(settings, scenario, node, topic), describe(scenario));
+    const { mbPerSec, wireMbPerSec, msgsPerSec, latencyMs, batchBytes, errors, cpu } = produce;
+    return { batchBytes, inFlightPerConnection: scenario.inFlightPerConnection, mbPerSec, wireMbPerSec, msgsPerSec, latencyMs, errors, cpu };
   });
 }
 

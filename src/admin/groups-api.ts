@@ -1,6 +1,7 @@
 // /api/v1/groups: the JSON the dashboard's consumer-group page consumes. The group coordinator
-// (src/coordinator/) provides a GroupsView; until it is wired in, the routes answer 501 so the
-// dashboard can say "no group data yet" instead of showing an empty list that looks real.
+// (src/coordinator/) provides a GroupsView; until it is wired in, the list says available: false
+// (so the dashboard can say "no group data yet" instead of showing an empty list that looks real)
+// and a single group answers 501.
 import { ApiError, notFound, type ApiRoute } from './api-router.ts';
 
 export interface GroupPartitionLag {
@@ -56,8 +57,8 @@ export function groupRoutes(groups: GroupsView | null): ApiRoute[] {
   return [
     {
       method: 'GET', path: '/api/v1/groups', handler: async () => {
-        if (!groups) return unavailable();
-        return [200, { groups: await groups.listGroups() }];
+        if (!groups) return [200, { available: false, reason: 'consumer group data is not available from this node yet', groups: [] }];
+        return [200, { available: true, groups: await groups.listGroups() }];
       },
     },
     {

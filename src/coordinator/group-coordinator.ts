@@ -220,7 +220,7 @@ export class GroupCoordinator {
     }
   }
 
-  /** When tick() next has work; null when nothing is scheduled (call tick once to arm the retention sweep). */
+  /** When tick() next has work; null when nothing is scheduled (the retention sweep is armed by replay() or the first tick()). */
   nextDeadlineMs(): number | null {
     if (this.#store.closed) return null;
     let earliest = this.#nextRetentionSweepMs;
@@ -255,6 +255,7 @@ export class GroupCoordinator {
   replay(records: Iterable<OffsetsTopicLogRecord>, nowMs: number): ReplaySummary {
     if (this.#store.closed || this.#store.groups.size > 0) throw new Error('replay needs a fresh coordinator');
     const image = replayOffsetsTopic(records);
+    this.#nextRetentionSweepMs = nowMs + this.#store.config.offsetsRetentionCheckIntervalMs;
     if (image.skippedRecordCount > 0) {
       this.#store.logger.warn('skipped records while loading', { count: image.skippedRecordCount, first: image.firstSkipReason });
     }

@@ -150,5 +150,8 @@ test('mistakes get JSON errors that say what is wrong', async () => {
   await expectError(call(base, 'POST', '/api/v1/topics/rest-errors/messages', { value: '***', encoding: 'base64' }), 400, /not valid base64/);
   await expectError(call(base, 'POST', '/api/v1/topics/rest-errors/messages', { value: 'a', headers: 'h' }), 400, /headers/);
   await expectError(call(base, 'PUT', '/api/v1/topics/rest-errors'), 405, /not allowed/);
-  await expectError(call(base, 'GET', '/api/v1/groups'), 501, /not available/);
+  await expectError(call(base, 'GET', '/api/v1/groups/some-group'), 501, /not available/);
+  const groups = await call(base, 'GET', '/api/v1/groups');
+  assert.equal(groups.status, 200);
+  assert.equal(groups.body.available, false, 'the group list says it is not wired rather than pretending to be empty');
 });

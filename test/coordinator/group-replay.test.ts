@@ -95,6 +95,29 @@ describe('replaying __consumer_offsets', () => {
     assert.match(image.firstSkipReason ?? '', /unknown key version 7/);
   });
 
+  it('arms the retention sweep when loading, so a driver ticking at nextDeadlineMs runs it', () => {
+    const loaded = new GroupCoordinator({ newUuid: () => 'new', config: { offsetsRetentionCheckIntervalMs: 60_000 } });
+    assert.equal(loaded.nextDeadlineMs(), null);
+    loaded.replay([], 5_000);
+    assert.equal(loaded.nextDeadlineMs(), 65_000);
+  });
+
+  it('tells the driver when writes become pending', () => {
+    let notified = 0;
+    const coordinator = new GroupCoordinator({ newUuid: () => 'u', onWritesPending: () => notified++ });
+    coordinator.replay([], 0);
+    const outcome = coordinator.commitOffsets({ groupId: 'g', generationId: -1, memberId: '', groupInstanceId: null, offsets: [{ topic: 't', partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] }, 0);
+    coordinator.applyCommittedOffsets(outcome.pending!);
+    assert.equal(notified, 0, 'offset commits are returned, not queued');
+    coordinator.deleteGroups(['g'], 1);
+    assert.equal(notified, 1);
+    assert.equal(coordinator.outstandingWriteCount, 1);
+    const [write] = coordinator.takeWrites();
+    coordinator.completeWrite(write!.writeId, ErrorCode.NONE, 2);
+    assert.equal(coordinator.outstandingWriteCount, 0);
+    assert.throws(() => coordinator.completeWrite(write!.writeId, ErrorCode.NONE, 3), /not outstanding/);
+  });
+
   it('refuses to replay into a coordinator that already serves groups', () => {
     const harness = new Harness();
     harness.formGroup('g', 1);

@@ -166,7 +166,7 @@ test('offsetForTimestamp finds the first record at or after a timestamp', async 
 
 test('maxTimestampOffset finds the first record with the largest timestamp below a bound', async () => {
   await withTempDir(async (dir) => {
-    const config = testConfig({ segmentBytes: 600, indexIntervalBytes: 100 });
+    const config = testConfig({ segmentBytes: makeBatch('mx0', 2).length * 2, indexIntervalBytes: 100 });
     let log = await PartitionLog.open(dir, config, options);
     assert.equal(await log.maxTimestampOffset(), null);
     const stamps = [50, 10, 900, 20, 900, 30, 40, 5000, 60];

@@ -1,7 +1,7 @@
 // The dashboard's pages. Each page builds its static parts (headings, forms) once and returns a
 // refresh function that the app calls on navigation and every few seconds, which only replaces
 // the data areas, so typing into a form is never interrupted by the live refresh.
-import { api, get, ApiError } from './api.js';
+import { api, get } from './api.js';
 import { rates, throughputChart } from './chart.js';
 import { card, formatBytes, formatNumber, formatTime, h, pill, replace, table } from './dom.js';
 
@@ -212,7 +212,6 @@ export function messagesPage(root, params) {
     field('Key', keyInput), field('Value', valueInput), field('Headers', headersInput), field('Partition', producePartition),
     h('button', { type: 'submit' }, 'Produce test message'));
 
-  let browsing = false;
   const browse = async () => {
     const topic = topicSelect.value;
     if (!topic) { replace(results, h('div', { class: 'empty' }, 'No topics yet.')); return; }
@@ -220,11 +219,10 @@ export function messagesPage(root, params) {
     if (timeInput.value) query.set('timestamp', String(new Date(timeInput.value).getTime()));
     else if (offsetInput.value !== '') query.set('offset', offsetInput.value);
     const page = await get(`/topics/${encodeURIComponent(topic)}/partitions/${Number(partitionInput.value)}/messages?${query}`);
-    browsing = true;
     replace(browseInfo, `Partition ${page.partition}: log start ${formatNumber(page.logStartOffset)}, high watermark ${formatNumber(page.highWatermark)}; showing ${page.messages.length} from offset ${formatNumber(page.startOffset)}.`);
     browseInfo.className = 'message';
     const render = (text, encoding) => (text === null ? h('span', { class: 'pill muted' }, 'null') : [text, encoding === 'base64' ? ' ' : null, encoding === 'base64' ? pill('base64', 'muted') : null]);
-    replace(results, table(['Offset', 'Timestamp', 'Key', 'Value', 'Headers'], page.messages.map((m) => h('tr', {},
+    replace(results, table([{ text: 'Offset', class: 'num' }, 'Timestamp', 'Key', 'Value', 'Headers'], page.messages.map((m) => h('tr', {},
       h('td', { class: 'num' }, String(m.offset)),
       h('td', {}, formatTime(m.timestamp)),
       h('td', { class: 'mono' }, render(m.key, m.keyEncoding)),
@@ -264,10 +262,9 @@ export function messagesPage(root, params) {
       replace(topicSelect, names.map((name) => h('option', { value: name }, name)));
     }
     if (current && names.includes(current)) topicSelect.value = current;
-    if (wantedTopic !== null || !browsing) {
-      wantedTopic = null;
-      await browse();
-    }
+    wantedTopic = null;
+    // Live: new messages in the shown range appear without pressing the button again.
+    await browse();
   };
 }
 
@@ -277,15 +274,10 @@ export function groupsPage(root) {
   const body = h('div');
   replace(root, h('h1', {}, 'Consumer groups'), body);
   return async () => {
-    let groups;
-    try {
-      ({ groups } = await get('/groups'));
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 501) {
-        replace(body, h('div', { class: 'empty', id: 'groups-unavailable' }, 'No consumer group data yet: this node does not serve the groups API yet.'));
-        return;
-      }
-      throw error;
+    const { available, groups } = await get('/groups');
+    if (!available) {
+      replace(body, h('div', { class: 'empty', id: 'groups-unavailable' }, 'No consumer group data yet: this node does not serve the groups API yet.'));
+      return;
     }
     replace(body, table(['Group', 'State', 'Protocol', { text: 'Members', class: 'num' }, { text: 'Total lag', class: 'num' }], groups.map((group) => h('tr', {},
       h('td', {}, h('a', { href: `#/groups/${encodeURIComponent(group.groupId)}` }, group.groupId)),
