@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string };
   children?: number[];
 }
 
@@ -31,7 +31,8 @@ function summarize(path: string, top: number): void {
   for (const [id, us] of selfUs) {
     const frame = byId.get(id)!.callFrame;
     const file = frame.url.replace(/^file:\/\//, '').replace(/^.*\/work\/main\//, '');
-    const name = `${frame.functionName || '(anonymous)'} ${file ? `${file}:${frame.lineNumber + 1}` : ''}`.trim();
+    // No line numbers: for TypeScript they are positions in tsx's output, not in the source.
+    const name = `${frame.functionName || '(anonymous)'} ${file}`.trim();
     byFunction.set(name, (byFunction.get(name) ?? 0) + us);
     byArea.set(area(frame.functionName, file), (byArea.get(area(frame.functionName, file)) ?? 0) + us);
   }

@@ -7,9 +7,12 @@
 //   npm run bench -- --quick            short runs
 //   npm run bench -- --only disk        one suite: disk, single, sweep (comma list)
 //   npm run bench -- --only single --record-bytes 1024 --acks 1 --flush async --in-flight 64
+//   npm run bench -- --produce-only        skip the consume and tail phases
 //   npm run bench -- --profile-dir /tmp/prof   nodes write a V8 CPU profile there on exit
+//                                       (summarize with bench/profile-summary.ts)
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { parseArgs } from 'node:util';
+import { execFile } from 'node:child_process';
+import { parseArgs, promisify } from 'node:util';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultFetchRequest, defaultFetchRequestFetchPartition, defaultFetchRequestFetchTopic, fetchCodec } from '../src/protocol/messages/fetch.ts';
@@ -22,6 +25,8 @@ import { measureDisk, type DiskReport } from './disk.ts';
 import { runProducer, type ProduceResult, type ProducerOptions } from './pipelined-producer.ts';
 import { round } from './stats.ts';
 
+const run = promisify(execFile);
+const SYNC_TIMEOUT_MS = 120_000;
 const METADATA_VERSION = 12;
 const TOPIC_READY_ATTEMPTS = 50;
 const TOPIC_READY_RETRY_MS = 100;
@@ -44,6 +49,7 @@ interface Settings {
   fetchMaxBytes: number;
   partitionMaxBytes: number;
   profileDir: string | null;
+  produceOnly: boolean;
 }
 
 interface Scenario {
@@ -62,8 +68,9 @@ interface ScenarioReport {
   inFlightPerConnection: number;
   partitions: number;
   produce: ProduceResult;
-  consume: ConsumeResult;
-  tail: { produce: ProduceResult; consume: ConsumeResult };
+  /** null with --produce-only. */
+  consume: ConsumeResult | null;
+  tail: { produce: ProduceResult; consume: ConsumeResult } | null;
 }
 
 function parseSettings(argv: string[]): Settings {
@@ -85,6 +92,7 @@ function parseSettings(argv: string[]): Settings {
       'fetch-max-bytes': { type: 'string', default: String(16 * MiB) },
       'partition-max-bytes': { type: 'string', default: String(8 * MiB) },
       'profile-dir': { type: 'string' },
+      'produce-only': { type: 'boolean', default: false },
     },
   });
   const quick = values.quick === true;
@@ -120,6 +128,7 @@ function parseSettings(argv: string[]): Settings {
     fetchMaxBytes: positive('fetch-max-bytes', values['fetch-max-bytes']!),
     partitionMaxBytes: positive('partition-max-bytes', values['partition-max-bytes']!),
     profileDir: values['profile-dir'] ?? null,
+    produceOnly: values['produce-only'] === true,
   };
 }
 
@@ -181,6 +190,8 @@ async function topicReady(connection: BenchConnection, topic: string, partitions
 }
 
 async function withNode<T>(settings: Settings, flush: string, body: (node: TideProcess, topic: string) => Promise<T>): Promise<T> {
+  // Write back what earlier scenarios (or dd) left dirty, so its writeback does not throttle this one.
+  await run('sync', [], { timeout: SYNC_TIMEOUT_MS });
   const node = await startNode(settings, flush);
   try {
     const topic = 'bench';
@@ -225,6 +236,16 @@ async function runScenario(settings: Settings, scenario: Scenario): Promise<Scen
   return withNode(settings, scenario.flush, async (node, topic) => {
     const options = producerOptions(settings, scenario, node, topic);
     const produce = await runProducePhase(options, label);
+    const base = {
+      recordBytes: scenario.recordBytes,
+      acks: scenario.acks === 1 ? '1' as const : 'all' as const,
+      flush: scenario.flush,
+      connections: settings.connections,
+      inFlightPerConnection: scenario.inFlightPerConnection,
+      partitions: settings.partitions,
+      produce,
+    };
+    if (settings.produceOnly) return { ...base, consume: null, tail: null };
 
     const consumerOptions: ConsumeOptions = {
       port: node.kafkaPort,
@@ -247,17 +268,7 @@ async function runScenario(settings: Settings, scenario: Scenario): Promise<Scen
     const tailConsume = await tailConsumer;
     progress(`${label}: tail produce ${tailProduce.msgsPerSec} msgs/s, consume ${tailConsume.msgsPerSec} msgs/s, caught up ${tailConsume.catchUpMs} ms after the producer stopped`);
 
-    return {
-      recordBytes: scenario.recordBytes,
-      acks: scenario.acks === 1 ? '1' : 'all',
-      flush: scenario.flush,
-      connections: settings.connections,
-      inFlightPerConnection: scenario.inFlightPerConnection,
-      partitions: settings.partitions,
-      produce,
-      consume: consumed,
-      tail: { produce: tailProduce, consume: tailConsume },
-    };
+    return { ...base, consume: consumed, tail: { produce: tailProduce, consume: tailConsume } };
   });
 }
 
@@ -300,8 +311,9 @@ function targets(disk: DiskReport | null, reports: ScenarioReport[]) {
     flush: report.flush,
     produceWireVsDiskBuffered: disk ? round(report.produce.wireMbPerSec / disk.buffered.mbPerSec, 2) : null,
     produceWireVsDiskDsync1MiB: disk ? round(report.produce.wireMbPerSec / disk.dsync1MiB.mbPerSec, 2) : null,
-    consumeVsProduce: round(report.consume.msgsPerSec / Math.max(1, report.produce.msgsPerSec), 2),
-    tailConsumeKeptUp: report.tail.consume.caughtUp && (report.tail.consume.catchUpMs ?? Infinity) < 1000,
+    consumeVsProduce: report.consume ? round(report.consume.msgsPerSec / Math.max(1, report.produce.msgsPerSec), 2) : null,
+    // Kept up: at most a second behind once the producer stopped.
+    tailConsumeKeptUp: report.tail ? report.tail.consume.caughtUp && (report.tail.consume.catchUpMs ?? Infinity) < 1000 : null,
   }));
 }
 

@@ -54,6 +54,12 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   { key: 'min.insync.replicas', type: 'int', default: 1, min: 1, max: 32, topicKey: 'min.insync.replicas', doc: 'acks=all produce needs at least this many in-sync replicas.' },
   { key: 'unclean.leader.election.enable', type: 'bool', default: false, topicKey: 'unclean.leader.election.enable', doc: 'Allow a replica outside the ISR to become leader (may lose acknowledged data).' },
   { key: 'disk.max.used.ratio', type: 'ratio', default: 0.9, min: 0.01, max: 1, doc: 'Appends are refused (KAFKA_STORAGE_ERROR) while the data dir\'s file system is fuller than this.' },
+  { key: 'alert.webhook.urls', type: 'string', default: null, doc: 'Comma-separated http(s) URLs that receive each alert firing/resolved as a JSON POST (retried, never blocks the broker).' },
+  { key: 'alert.evaluation.interval.ms', type: 'long', default: 5000, min: 100, doc: 'How often the built-in alert rules are evaluated.' },
+  { key: 'alert.under.replicated.for.ms', type: 'long', default: 60_000, min: 0, doc: 'An under-replicated partition alerts after staying so for this long.' },
+  { key: 'alert.under.min.isr.for.ms', type: 'long', default: 0, min: 0, doc: 'A partition below min.insync.replicas alerts after staying so for this long.' },
+  { key: 'alert.broker.down.for.ms', type: 'long', default: 30_000, min: 0, doc: 'A fenced (down) broker alerts after staying so for this long.' },
+  { key: 'alert.no.controller.for.ms', type: 'long', default: 10_000, min: 0, doc: 'No active controller alerts after this long.' },
   { key: 'fetch.max.wait.ms.max', type: 'long', default: 30_000, min: 0, doc: 'Upper bound on the long-poll time a Fetch may ask for.' },
 ];
 
