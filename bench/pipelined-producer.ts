@@ -71,10 +71,15 @@ export async function runProducer(options: ProducerOptions): Promise<ProduceResu
   const pool = buildBatchPool(options.recordBytes, options.batchBytes, options.batchPoolSize ?? 8);
   const connections = await Promise.all(Array.from({ length: options.connections }, () => BenchConnection.open(options.port)));
   try {
-    if (options.warmupMs > 0) await pipeline(connections, pool, options, options.warmupMs, options.maxBytes, new LatencyRecorder());
+    const warmup = options.warmupMs > 0
+      ? await pipeline(connections, pool, options, options.warmupMs, options.maxBytes, new LatencyRecorder())
+      : null;
     const latency = new LatencyRecorder();
     const cpuMeter = new CpuMeter(options.nodePid);
-    const run = await pipeline(connections, pool, options, options.durationMs, options.maxBytes, latency);
+    // A failed warmup means a broken node: report its error rather than measure the wreck.
+    const run = warmup?.firstError
+      ? { ...warmup, requests: 0, elapsedNs: 0 }
+      : await pipeline(connections, pool, options, options.durationMs, options.maxBytes, latency);
     const cpu = cpuMeter.stop();
     const batchBytes = pool.batches[0]!.length;
     const messages = run.requests * pool.recordsPerBatch;

@@ -25,7 +25,7 @@ import { measureDisk, type DiskReport } from './disk.ts';
 import { runProducer, type ProduceResult, type ProducerOptions } from './pipelined-producer.ts';
 import { round } from './stats.ts';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
 const SYNC_TIMEOUT_MS = 120_000;
 const METADATA_VERSION = 12;
 const TOPIC_READY_ATTEMPTS = 50;
@@ -145,10 +145,12 @@ async function startNode(settings: Settings, flush: string): Promise<TideProcess
   return startTide({ args: ['--log.flush', flush, '--num.partitions', String(settings.partitions)], env });
 }
 
-async function stopNode(node: TideProcess): Promise<void> {
-  await stopTide(node);
+/** Removes the node's data; its log stays when `keepLog` (a scenario saw errors) and its path is printed. */
+async function stopNode(node: TideProcess, keepLog: boolean): Promise<void> {
+  const exit = await stopTide(node);
   await removeDir(node.dataDir);
-  await rm(node.logPath, { force: true });
+  if (keepLog || exit.code !== 0) progress(`node exited with code ${exit.code}; its log is kept: ${node.logPath}`);
+  else await rm(node.logPath, { force: true });
 }
 
 /**
@@ -189,16 +191,27 @@ async function topicReady(connection: BenchConnection, topic: string, partitions
   return fetched.errorCode === 0 && answered.length === partitions && answered.every((partition) => partition.errorCode === 0);
 }
 
-async function withNode<T>(settings: Settings, flush: string, body: (node: TideProcess, topic: string) => Promise<T>): Promise<T> {
+interface NodeRun {
+  node: TideProcess;
+  topic: string;
+  /** Keep the node's log after the run (call when something failed). */
+  keepLog(): void;
+}
+
+async function withNode<T>(settings: Settings, flush: string, body: (run: NodeRun) => Promise<T>): Promise<T> {
   // Write back what earlier scenarios (or dd) left dirty, so its writeback does not throttle this one.
-  await run('sync', [], { timeout: SYNC_TIMEOUT_MS });
+  await execFileAsync('sync', [], { timeout: SYNC_TIMEOUT_MS });
   const node = await startNode(settings, flush);
+  let keepLog = false;
   try {
     const topic = 'bench';
     await createTopic(node.kafkaPort, topic, settings.partitions);
-    return await body(node, topic);
+    return await body({ node, topic, keepLog: () => { keepLog = true; } });
+  } catch (error) {
+    keepLog = true;
+    throw error;
   } finally {
-    await stopNode(node);
+    await stopNode(node, keepLog);
   }
 }
 
@@ -223,9 +236,10 @@ function producerOptions(settings: Settings, scenario: Scenario, node: TideProce
   };
 }
 
-async function runProducePhase(options: ProducerOptions, label: string): Promise<ProduceResult> {
+async function runProducePhase(nodeRun: NodeRun, options: ProducerOptions, label: string): Promise<ProduceResult> {
   progress(`${label}: producing`);
   const produce = await runProducer(options);
+  if (produce.errors > 0) nodeRun.keepLog();
   progress(`${label}: produce ${produce.mbPerSec} MB/s ${produce.msgsPerSec} msgs/s p99 ${produce.latencyMs.p99} ms, cpu client ${produce.cpu.clientPercent} % node ${produce.cpu.nodePercent} %${produce.firstError ? ` ERROR ${produce.firstError}` : ''}`);
   return produce;
 }
@@ -233,9 +247,10 @@ async function runProducePhase(options: ProducerOptions, label: string): Promise
 /** Produce, read everything from offset 0, then a tail phase: a consumer at the log end while the producer runs again. */
 async function runScenario(settings: Settings, scenario: Scenario): Promise<ScenarioReport> {
   const label = describe(scenario);
-  return withNode(settings, scenario.flush, async (node, topic) => {
+  return withNode(settings, scenario.flush, async (nodeRun) => {
+    const { node, topic } = nodeRun;
     const options = producerOptions(settings, scenario, node, topic);
-    const produce = await runProducePhase(options, label);
+    const produce = await runProducePhase(nodeRun, options, label);
     const base = {
       recordBytes: scenario.recordBytes,
       acks: scenario.acks === 1 ? '1' as const : 'all' as const,
@@ -266,6 +281,7 @@ async function runScenario(settings: Settings, scenario: Scenario): Promise<Scen
     const tailConsumer = consume({ ...consumerOptions, startOffsets: consumed.endOffsets }, stopTail.signal);
     const tailProduce = await runProducer({ ...options, durationMs: settings.tailMs, warmupMs: 0 }).finally(() => stopTail.abort());
     const tailConsume = await tailConsumer;
+    if (tailProduce.errors > 0) nodeRun.keepLog();
     progress(`${label}: tail produce ${tailProduce.msgsPerSec} msgs/s, consume ${tailConsume.msgsPerSec} msgs/s, caught up ${tailConsume.catchUpMs} ms after the producer stopped`);
 
     return { ...base, consume: consumed, tail: { produce: tailProduce, consume: tailConsume } };
@@ -296,8 +312,8 @@ function sweepScenarios(): Scenario[] {
 }
 
 async function runSweepPoint(settings: Settings, scenario: Scenario) {
-  return withNode(settings, scenario.flush, async (node, topic) => {
-    const produce = await runProducePhase(producerOptions(settings, scenario, node, topic), describe(scenario));
+  return withNode(settings, scenario.flush, async (nodeRun) => {
+    const produce = await runProducePhase(nodeRun, producerOptions(settings, scenario, nodeRun.node, nodeRun.topic), describe(scenario));
     const { mbPerSec, wireMbPerSec, msgsPerSec, latencyMs, batchBytes, errors, cpu } = produce;
     return { batchBytes, inFlightPerConnection: scenario.inFlightPerConnection, mbPerSec, wireMbPerSec, msgsPerSec, latencyMs, errors, cpu };
   });

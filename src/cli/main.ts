@@ -3,6 +3,11 @@ import { CliError } from './cli-error.ts';
 
 const commands: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
   start: { summary: 'start a node (broker + controller)', load: () => import('./start.ts') },
+  topic: { summary: 'create, list, describe, alter and delete topics', load: () => import('./topic.ts') },
+  produce: { summary: 'send lines from stdin to a topic', load: () => import('./produce.ts') },
+  consume: { summary: 'print records of a topic', load: () => import('./consume.ts') },
+  group: { summary: 'list, describe, reset offsets of and delete consumer groups', load: () => import('./group.ts') },
+  cluster: { summary: 'cluster info and health', load: () => import('./cluster.ts') },
 };
 
 function usage(): string {

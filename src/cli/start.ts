@@ -60,6 +60,23 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const logger = createLogger(`node-${config.int('node.id')}`);
+  // Signal handlers go in before anything starts, so a SIGTERM during start-up still ends in a clean stop.
+  let stopRequested: string | null = null;
+  let requestStop: (signal: string) => void = (signal) => {
+    stopRequested = signal;
+  };
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) {
+      logger.warn(`second ${signal}: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    requestStop(signal);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+
   let node: TideNode;
   try {
     node = await TideNode.start(config, logger);
@@ -71,16 +88,9 @@ export async function run(args: string[]): Promise<number> {
     }
     throw error;
   }
-  process.stdout.write(`Tide node ${node.nodeId} ready: kafka=${node.kafkaAddress} http=http://${node.httpAddress} data=${node.dataDir} pid=${process.pid}\n`);
 
   return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
-        logger.warn(`second ${signal}: exiting without waiting`);
-        process.exit(1);
-      }
-      stopping = true;
+    requestStop = (signal) => {
       logger.info(`received ${signal}; shutting down`);
       node.stop().then(
         () => resolve(0),
@@ -90,7 +100,7 @@ export async function run(args: string[]): Promise<number> {
         },
       );
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    if (stopRequested !== null) requestStop(stopRequested);
+    else process.stdout.write(`Tide node ${node.nodeId} ready: kafka=${node.kafkaAddress} http=http://${node.httpAddress} data=${node.dataDir} pid=${process.pid}\n`);
   });
 }

@@ -61,6 +61,17 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   { key: 'alert.broker.down.for.ms', type: 'long', default: 30_000, min: 0, doc: 'A fenced (down) broker alerts after staying so for this long.' },
   { key: 'alert.no.controller.for.ms', type: 'long', default: 10_000, min: 0, doc: 'No active controller alerts after this long.' },
   { key: 'fetch.max.wait.ms.max', type: 'long', default: 30_000, min: 0, doc: 'Upper bound on the long-poll time a Fetch may ask for.' },
+
+  { key: 'offsets.topic.num.partitions', type: 'int', default: 50, min: 1, max: 1000, doc: 'Partitions of the internal __consumer_offsets topic, created at first start. A group is coordinated by the leader of partition abs(hash(group)) % this. Changing it later does not move existing groups.' },
+  { key: 'offsets.topic.replication.factor', type: 'int', default: 3, min: 1, max: 32, doc: 'Replication factor of __consumer_offsets when it is created, capped at the number of brokers available then.' },
+  { key: 'offsets.topic.segment.bytes', type: 'int', default: 100 * MiB, min: 14 + 1024, max: 2 * GiB - 1, doc: 'Segment size of __consumer_offsets (small, so that old segments can be cleaned up early).' },
+  { key: 'offsets.retention.minutes', type: 'int', default: 7 * 24 * 60, min: 1, doc: 'Committed offsets of a group that has no members are deleted this long after the group became empty (or after the commit, for groups that only store offsets).' },
+  { key: 'offsets.retention.check.interval.ms', type: 'long', default: 600_000, min: 1, doc: 'How often each group coordinator looks for expired offsets.' },
+  { key: 'offset.metadata.max.bytes', type: 'int', default: 4096, min: 0, max: 1 * MiB, doc: 'Longest metadata string a consumer may commit with an offset (OFFSET_METADATA_TOO_LARGE beyond it).' },
+  { key: 'group.initial.rebalance.delay.ms', type: 'int', default: 3000, min: 0, doc: 'How long a new (empty) group waits for more members before its first rebalance completes, so that consumers starting together share one rebalance.' },
+  { key: 'group.min.session.timeout.ms', type: 'int', default: 6000, min: 0, doc: 'Smallest session timeout a consumer may ask for (INVALID_SESSION_TIMEOUT below it).' },
+  { key: 'group.max.session.timeout.ms', type: 'int', default: 1_800_000, min: 0, doc: 'Largest session timeout a consumer may ask for (INVALID_SESSION_TIMEOUT above it). Must not be below group.min.session.timeout.ms.' },
+  { key: 'group.max.size', type: 'int', default: 10_000, min: 1, doc: 'Members one consumer group may have (GROUP_MAX_SIZE_REACHED beyond it). Kafka leaves it unbounded; every member costs memory.' },
 ];
 
 export const topicConfigKeys = new Set(

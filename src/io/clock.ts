@@ -14,6 +14,7 @@ export interface Clock {
   setTimeout(callback: () => void, delayMs: number): TimerHandle;
 }
 
+/** The real clock. Its timers are unref'd: Raft ticks alone must not keep a stopped process alive. */
 export class SystemClock implements Clock {
   nowMs(): number {
     return performance.now();

@@ -302,7 +302,9 @@ function zstdDecompress(data: Buffer, maxOutputBytes: number): Buffer {
   if (declared !== null) {
     if (declared > maxOutputBytes) throw tooLarge(declared, maxOutputBytes);
     // The library sizes its output to the declared size; a frame that lies gets dstSize_tooSmall.
-    return zstdAttempt(data, declared) ?? (() => { throw new CompressionError('corrupt', 'zstd: output larger than the frame declares'); })();
+    const out = zstdAttempt(data, declared);
+    if (out === null) throw new CompressionError('corrupt', 'zstd: output larger than the frame declares');
+    return out;
   }
   // No declared size (streaming producers, e.g. zstd-jni): grow the output window by doubling up
   // to the cap, so normal batches stay cheap and a bomb stops at the cap.

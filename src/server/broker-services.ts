@@ -3,6 +3,8 @@ import type { MetadataService } from '../controller/metadata-service.ts';
 import type { Logger } from '../util/log.ts';
 import type { ReplicaManager } from './replica-manager.ts';
 import type { DiskGuard } from './disk-guard-service.ts';
+import type { GroupService } from './groups/group-service.ts';
+import type { ProducerIdService } from './producer-ids.ts';
 
 /** Everything a Kafka API handler may use; handlers get nothing else. */
 export interface BrokerServices {
@@ -12,6 +14,10 @@ export interface BrokerServices {
   readonly metadata: MetadataService;
   readonly replicas: ReplicaManager;
   readonly diskGuard: DiskGuard;
+  /** Consumer group coordinators of the __consumer_offsets partitions led here. */
+  readonly groups: GroupService;
+  /** InitProducerId: producer ids from durably reserved blocks, epoch bumps. */
+  readonly producerIds: ProducerIdService;
   readonly logger: Logger;
   /** Aborted when the node starts shutting down, so long polls can answer at once. */
   readonly shutdownSignal: AbortSignal;

@@ -1,11 +1,15 @@
+import { iterateBatches } from '../protocol/record-batch.ts';
 import type { PartitionLog } from '../storage/partition-log.ts';
 import type { LogConfig } from '../storage/log-config.ts';
+import { ProducerStateError, type PartitionProducers } from './partition-producers.ts';
 
 export interface AppendOutcome {
   baseOffset: number;
   lastOffset: number;
   logAppendTimeMs: number;
   logStartOffset: number;
+  /** A producer's retry of a batch already stored: the offsets are the original ones, nothing was appended. */
+  duplicate?: boolean;
 }
 
 /**
@@ -27,6 +31,7 @@ export class Partition {
     public leaderEpoch: number,
     config: LogConfig,
     public minInsyncReplicas: number,
+    readonly producers: PartitionProducers,
   ) {
     this.highWatermarkOffset = log.logEndOffset;
     this.maxMessageBytes = config.maxMessageBytes;
@@ -50,15 +55,39 @@ export class Partition {
     return this.log.logStartOffset;
   }
 
-  /** Appends validated batches as leader; resolves when durable per the flush policy and visible to consumers. */
+  /**
+   * Appends validated batches as leader; resolves when durable per the flush policy and visible to
+   * consumers. Idempotent batches are checked against the producer state first, and the check, the
+   * offset assignment and the recording happen in one synchronous step, so no other append to this
+   * partition can slip in between. A duplicate resolves with the original offsets; a refused
+   * batch rejects with a ProducerStateError carrying the Kafka error code.
+   */
   append(batches: Buffer): Promise<AppendOutcome> {
+    const views = [...iterateBatches(batches)];
+    const admission = this.producers.admit(views);
+    if (admission.kind === 'error') return Promise.reject(new ProducerStateError(admission.errorCode, admission.message));
+    if (admission.kind === 'duplicate') return this.answerDuplicate(admission.baseOffset, admission.lastOffset);
+    const logEndBefore = this.log.logEndOffset;
     const appended = this.log.append(batches, this.leaderEpoch);
+    // PartitionLog.append assigns offsets before its first await; when it refused the batch the
+    // log end did not move and there is nothing to remember.
+    if (this.log.logEndOffset > logEndBefore) this.producers.recordAppended(views, admission.batches);
     const visible = appended.then((result) => {
       this.advanceHighWatermark(result.lastOffset + 1);
       return result;
     });
     this.appendChain = visible.catch(() => undefined);
     return visible;
+  }
+
+  /**
+   * Like Kafka, a duplicate is answered only once the original is visible: if the original is still
+   * being written, wait for the appends in flight (they complete in offset order).
+   */
+  private async answerDuplicate(baseOffset: number, lastOffset: number): Promise<AppendOutcome> {
+    if (lastOffset >= this.highWatermarkOffset) await this.appendChain;
+    if (lastOffset >= this.highWatermarkOffset) throw new Error(`the original append of offsets ${baseOffset}..${lastOffset} did not complete`);
+    return { baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.log.logStartOffset, duplicate: true };
   }
 
   private advanceHighWatermark(offset: number): void {
@@ -99,6 +128,8 @@ export class Partition {
   async close(): Promise<void> {
     await this.appendChain;
     this.wakeWaiters();
+    await this.producers.settle();
     await this.log.close();
+    await this.producers.close();
   }
 }

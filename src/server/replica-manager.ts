@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../storage/checkpoint-file.ts';
 import type { Logger } from '../util/log.ts';
 import { logConfigFrom } from './log-config.ts';
 import { Partition } from './partition.ts';
+import { PartitionProducers } from './partition-producers.ts';
 
 const deletedSuffix = '-delete';
 
@@ -97,8 +98,11 @@ export class ReplicaManager {
     if (storedTopicId !== topic.topicId) await writeFileAtomic(metadataPath, Buffer.from(`version: 0\ntopic_id: ${topic.topicId}\n`));
     const effective = effectiveTopicConfig(topic.configs, this.brokerDefaults());
     const config = logConfigFrom(effective);
-    const log = await PartitionLog.open(dir, config, { logger: this.logger.child(`${topic.name}-${partitionIndex}`) });
-    return new Partition(topic.name, topic.topicId, partitionIndex, log, leaderEpoch, config, Number(effective['min.insync.replicas']));
+    const logger = this.logger.child(`${topic.name}-${partitionIndex}`);
+    const log = await PartitionLog.open(dir, config, { logger });
+    // Idempotent producers' state: the snapshot next to the log, then the log after it.
+    const producers = await PartitionProducers.load(log, logger);
+    return new Partition(topic.name, topic.topicId, partitionIndex, log, leaderEpoch, config, Number(effective['min.insync.replicas']), producers);
   }
 
   private async removePartition(key: string, partition: Partition): Promise<void> {

@@ -9,6 +9,8 @@ import type { Logger } from '../util/log.ts';
 import type { BrokerServices } from './broker-services.ts';
 import { loadOrFormatMeta, lockDataDir } from './data-dir.ts';
 import { DiskGuard } from './disk-guard-service.ts';
+import { GroupService } from './groups/group-service.ts';
+import { ProducerIdService } from './producer-ids.ts';
 import { ReplicaManager } from './replica-manager.ts';
 import { RequestDispatcher } from './request-dispatcher.ts';
 import { allHandlers } from './handlers/index.ts';
@@ -24,6 +26,7 @@ export class TideNode {
     private readonly http: HttpServer,
     private readonly replicas: ReplicaManager,
     private readonly diskGuard: DiskGuard,
+    private readonly groups: GroupService,
     private readonly beginShutdown: () => void,
     private readonly releaseLock: () => void,
     private readonly config: BrokerConfig,
@@ -59,6 +62,7 @@ export class TideNode {
       const diskGuard = new DiskGuard(dataDir, Number(config.string('disk.max.used.ratio')), logger.child('disk'));
       await diskGuard.start();
       const replicas = new ReplicaManager(dataDir, nodeId, () => config.topicDefaults(), logger.child('replicas'));
+      const producerIds = await ProducerIdService.open(dataDir, logger.child('producer-ids'));
 
       const shutdownController = new AbortController();
       const beginShutdown = () => shutdownController.abort();
@@ -101,6 +105,8 @@ export class TideNode {
       );
       metadata.onChange((image) => replicas.reconcile(image));
       await replicas.start(metadata.image(), config.int('log.retention.check.interval.ms'));
+      const groups = new GroupService({ nodeId, metadata, replicas, ...GroupService.optionsFrom(config), logger: logger.child('groups') });
+      await groups.start();
       services = {
         nodeId,
         clusterId: identity.clusterId,
@@ -108,6 +114,8 @@ export class TideNode {
         metadata,
         replicas,
         diskGuard,
+        groups,
+        producerIds,
         logger,
         shutdownSignal: shutdownController.signal,
         isShuttingDown: () => shutdownController.signal.aborted,
@@ -117,7 +125,7 @@ export class TideNode {
       let node: TideNode | null = null;
       const http = new HttpServer([healthRoutes(() => node?.ready ?? false), ...createAdminRoutes(services)], logger.child('http'));
       await http.start(httpListen.host, httpListen.port);
-      node = new TideNode(nodeId, dataDir, listener, http, replicas, diskGuard, beginShutdown, releaseLock, config, logger);
+      node = new TideNode(nodeId, dataDir, listener, http, replicas, diskGuard, groups, beginShutdown, releaseLock, config, logger);
       node.ready = true;
       logger.info('node ready', { kafka: node.kafkaAddress, http: node.httpAddress, dataDir, clusterId: identity.clusterId });
       return node;
@@ -131,6 +139,8 @@ export class TideNode {
   async stop(): Promise<void> {
     this.ready = false;
     this.beginShutdown();
+    // Before the listener drains: parked JoinGroup/SyncGroup requests are answered NOT_COORDINATOR now.
+    await this.groups.stop();
     await this.listener.close(this.config.int('shutdown.timeout.ms'));
     await this.replicas.close();
     this.diskGuard.stop();

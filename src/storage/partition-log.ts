@@ -484,7 +484,6 @@ export class PartitionLog {
     const segment = segments[index]!;
     const doomed = segments.slice(index + 1);
     const cut = await this.withSegment(segment, offset, (start) => findCutPosition(segment, start, offset));
-    const newEnd = cut.baseOffset === null ? offset : Math.min(offset, cut.baseOffset);
     this.segments = segments.slice(0, index + 1);
     this.loadedInactive = this.loadedInactive.filter((entry) => entry !== segment && !doomed.includes(entry));
     // Now the active segment, so its indexes stay in memory; reload them if the LRU dropped them meanwhile.
@@ -500,7 +499,15 @@ export class PartitionLog {
     await segment.handle!.datasync();
     this.onFsync?.(segment.logPath);
     if (doomed.length > 0) await fsyncDirectory(this.dir, this.onFsync);
+    // Cut at a batch: the log ends at `offset`, or at that batch's base if it straddled `offset`.
+    // Nothing to cut here (a gap, or damaged bytes, which were cut): it ends after what remains.
+    const newEnd = cut.baseOffset === null ? Math.min(offset, segment.nextOffset) : Math.min(offset, cut.baseOffset);
     this.setEnd(newEnd);
+    if (this.startOffset > newEnd) {
+      // The batch straddling the log start went too: the log cannot start after its end.
+      this.startOffset = newEnd;
+      await writeFileAtomic(join(this.dir, LOG_START_OFFSET_FILE), encodeLogStartOffset(newEnd), this.onFsync);
+    }
     if (this.epochs.truncateFromEnd(newEnd)) await writeFileAtomic(join(this.dir, LEADER_EPOCH_FILE), this.epochs.encode(), this.onFsync);
     this.logger.info('truncated log', { dir: this.dir, requestedOffset: offset, logEndOffset: newEnd });
   }

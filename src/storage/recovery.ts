@@ -209,7 +209,8 @@ async function readIndexTails(segment: Segment): Promise<{ maxTimestamp: number;
   let indexBytes: number;
   let timeIndexBytes: number;
   try {
-    [indexBytes, timeIndexBytes] = await Promise.all([stat(segment.indexPath), stat(segment.timeIndexPath)].map(async (s) => (await s).size)) as [number, number];
+    indexBytes = (await stat(segment.indexPath)).size;
+    timeIndexBytes = (await stat(segment.timeIndexPath)).size;
   } catch {
     return null;
   }

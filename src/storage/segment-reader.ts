@@ -1,10 +1,13 @@
-// Reading one segment: walk batch headers from an index position through a read window (one
+// Reading one segment: walk batches from an index position through a read window (one
 // positional read usually covers the scan and the answer), then hand back whole batches as one
-// Buffer. Everything served is CRC-checked first: a batch damaged on disk after it was written
-// is refused, never sent (reads stop before it; if it is the first, the read fails).
+// Buffer. Every batch the walk steps on is CRC-checked, including the ones it skips on the way to
+// the target: header fields steer the walk (lastOffsetDelta, maxTimestamp, length), so a batch
+// damaged on disk after it was written must stop the walk, never be served or jumped over.
 import { crc32c } from '@node-rs/crc32';
 import { BATCH_HEADER_BYTES, RecordBatchView, checkBatchFrame } from '../protocol/record-batch.ts';
+import { StorageError, StorageErrorCode } from './errors.ts';
 import type { Segment } from './segment.ts';
+import { crcFromFile } from './segment-scan.ts';
 
 const MAX_READ_WINDOW_BYTES = 16 * 1024 * 1024;
 const CRC_START = 21;
@@ -63,7 +66,22 @@ export class BatchWalker {
       this.problem = frame.message;
       return null;
     }
-    return new RecordBatchView(this.buffer, at);
+    const view = new RecordBatchView(this.buffer, at);
+    const sizeBytes = view.sizeBytes;
+    const crc = at + sizeBytes <= this.buffer.length
+      ? crc32c(this.buffer.subarray(at + CRC_START, at + sizeBytes))
+      : await crcFromFile(this.segment.handle!, this.position + CRC_START, sizeBytes - CRC_START);
+    if (crc !== view.crc) {
+      this.problem = `CRC-32C mismatch at position ${this.position}`;
+      return null;
+    }
+    return view;
+  }
+
+  /** Throws when the walk stopped on damaged bytes (for searches, where skipping would give a wrong answer). */
+  throwIfDamaged(): void {
+    if (this.problem === null) return;
+    throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `corrupt batch in ${this.segment.logPath} at position ${this.position}: ${this.problem}`);
   }
 
   advance(view: RecordBatchView): void {
@@ -103,6 +121,7 @@ export async function readSegmentBatches(segment: Segment, start: StartPoint, of
   const walker = new BatchWalker(segment, start.position, limit, maxBytes + indexIntervalBytes + BATCH_HEADER_BYTES, start.expectedOffset);
   let first = -1;
   let end = -1;
+  let lastOffset = offset - 1;
   // Each round advances by a whole batch or stops: bounded by the segment size.
   for (let view = await walker.current(); view !== null; view = await walker.current()) {
     const sizeBytes = view.sizeBytes;
@@ -116,6 +135,7 @@ export async function readSegmentBatches(segment: Segment, start: StartPoint, of
     if (view.baseOffset >= maxOffset) break;
     if (walker.position > first && walker.position + sizeBytes - first > maxBytes) break;
     end = walker.position + sizeBytes;
+    lastOffset = view.lastOffset;
     walker.advance(view);
     if (end - first >= maxBytes) break;
   }
@@ -127,8 +147,11 @@ export async function readSegmentBatches(segment: Segment, start: StartPoint, of
     return null;
   }
   const inWindow = first >= walker.bufferStart && end <= walker.bufferStart + walker.buffer.length;
-  const bytes = inWindow ? walker.buffer.subarray(first - walker.bufferStart, end - walker.bufferStart) : await segment.read(first, end - first);
-  return verifyBatches(bytes, first, offset);
+  if (inWindow) {
+    // Verified by the walk just now.
+    return { records: walker.buffer.subarray(first - walker.bufferStart, end - walker.bufferStart), nextOffset: lastOffset + 1, corruptPosition: null };
+  }
+  return verifyBatches(await segment.read(first, end - first), first, offset);
 }
 
 /** Keeps the leading batches whose CRC and framing hold; reports where the first bad one sits. */
@@ -159,7 +182,9 @@ export async function findBatchByTimestamp(segment: Segment, start: StartPoint, 
     if (view.maxTimestamp >= timestampMs && view.lastOffset >= minOffset) return walker.wholeBatch(view);
     walker.advance(view);
   }
-  return walker.indexMismatch ? INDEX_MISMATCH : null;
+  if (walker.indexMismatch) return INDEX_MISMATCH;
+  walker.throwIfDamaged();
+  return null;
 }
 
 /**
@@ -189,6 +214,7 @@ export async function findMaxTimestampBatch(segment: Segment, start: StartPoint,
     walker.advance(view);
   }
   if (walker.indexMismatch) return INDEX_MISMATCH;
+  walker.throwIfDamaged();
   if (best === null) return null;
   const bytes = await segment.read(best.position, best.sizeBytes);
   return bytes.length === best.sizeBytes ? new RecordBatchView(bytes, 0) : null;

@@ -104,7 +104,7 @@ export async function scanBatches(handle: FileHandle, options: ScanOptions, onBa
 }
 
 /** CRC-32C of a file range read in bounded chunks, so a huge (or lying) batch never needs one big buffer. */
-async function crcFromFile(handle: FileHandle, position: number, length: number): Promise<number | null> {
+export async function crcFromFile(handle: FileHandle, position: number, length: number): Promise<number | null> {
   let crc = 0;
   let done = 0;
   while (done < length) {

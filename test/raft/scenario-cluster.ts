@@ -149,6 +149,13 @@ export class ScenarioCluster {
     this.start(id);
   }
 
+  /** Removes queued messages matching `predicate` (lost in the network); returns how many. */
+  dropQueued(predicate: (message: Message) => boolean): number {
+    const before = this.queue.length;
+    this.queue = this.queue.filter((message) => !predicate(message));
+    return before - this.queue.length;
+  }
+
   queued(): readonly Message[] {
     return this.queue;
   }

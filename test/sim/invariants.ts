@@ -29,7 +29,7 @@ export class InvariantChecker {
   leaderChanges = 0;
 
   fail(message: string): void {
-    if (this.violations.length < 20) this.violations.push(message);
+    if (this.violations.length < 20 && !this.violations.includes(message)) this.violations.push(message);
   }
 
   committedEntry(index: number): CommittedEntry | undefined {

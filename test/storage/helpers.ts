@@ -46,3 +46,13 @@ export async function readAllBatches(log: PartitionLog, from = log.logStartOffse
   }
   return batches;
 }
+
+/**
+ * fast-check parameters; a failure prints its seed and path, and
+ * `TIDE_FC_SEED=<seed> TIDE_FC_PATH=<path> node --import tsx --test <file>` replays it exactly.
+ */
+export function propertyParams(numRuns: number): { numRuns: number; seed?: number; path?: string; endOnFailure?: boolean } {
+  const seed = process.env.TIDE_FC_SEED;
+  if (seed === undefined) return { numRuns };
+  return { numRuns, seed: Number(seed), path: process.env.TIDE_FC_PATH, endOnFailure: true };
+}

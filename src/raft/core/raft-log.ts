@@ -196,7 +196,7 @@ export class RaftLog {
 
   /** Leader side: commit `index` only if it carries the leader's own term (Raft §5.4.2). */
   maybeCommit(index: number, term: number): boolean {
-    if (index > this.committed && this.term(index) !== undefined && term > 0) {
+    if (index > this.committed && this.term(index) === term) {
       this.commitTo(index);
       return true;
     }

@@ -9,6 +9,7 @@ import {
 import { validateBatches } from '../../protocol/record-batch.ts';
 import type { ApiHandler, RequestContext } from './api-handler.ts';
 import { recordBytesIn } from '../../admin/metrics.ts';
+import { ProducerStateError } from '../partition-producers.ts';
 
 type PartitionResult = ProduceResponsePartitionProduceResponse;
 
@@ -57,6 +58,8 @@ async function appendPartition(topicName: string, index: number, records: Buffer
   const { broker } = context;
   const topic = broker.metadata.image().topicsByName.get(topicName);
   if (!topic || index < 0 || index >= topic.partitions.length) return partitionError(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  // Internal topics (__consumer_offsets) are written only by the broker itself, as in Kafka.
+  if (topic.internal) return partitionError(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `cannot append to internal topic ${topicName}`);
   const partition = broker.replicas.get(topicName, index);
   if (!partition || topic.partitions[index]!.leader !== broker.nodeId) return partitionError(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   if (records === null) return partitionError(index, ErrorCode.INVALID_RECORD, 'no records');
@@ -76,8 +79,9 @@ async function appendPartition(topicName: string, index: number, records: Buffer
     return partitionError(index, ErrorCode.NOT_ENOUGH_REPLICAS, `${partition.isr.length} in-sync replica(s), min.insync.replicas is ${partition.minInsyncReplicas}`);
   }
   try {
+    // An idempotent producer's retry of a stored batch gets the original offsets (Kafka's answer).
     const appended = await partition.append(records);
-    recordBytesIn(topicName, records.length, validation.recordCount);
+    if (!appended.duplicate) recordBytesIn(topicName, records.length, validation.recordCount);
     return {
       index,
       errorCode: ErrorCode.NONE,
@@ -89,6 +93,10 @@ async function appendPartition(topicName: string, index: number, records: Buffer
       currentLeader: defaultProduceResponseLeaderIdAndEpoch(),
     };
   } catch (error) {
+    if (error instanceof ProducerStateError) {
+      broker.logger.debug('produce refused by producer state', { topic: topicName, partition: index, error: error.message });
+      return partitionError(index, error.errorCode, error.message);
+    }
     broker.logger.error('append failed', { topic: topicName, partition: index, error: (error as Error).message });
     return partitionError(index, ErrorCode.KAFKA_STORAGE_ERROR, 'the broker could not write the batch');
   }
