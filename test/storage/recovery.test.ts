@@ -85,11 +85,11 @@ function protectedPositions(batches: Written[]): number[] {
  */
 async function damageLastSegment(path: string, inLast: Written[], damage: Damage): Promise<{ intact: number; cutExpected: boolean }> {
   const size = (await stat(path)).size;
+  let sizeAfter = size;
   const result = (intact: number) => {
     const intactBytes = inLast.slice(0, intact).reduce((total, batch) => total + batch.bytes.length, 0);
     return { intact, cutExpected: intactBytes < sizeAfter };
   };
-  let sizeAfter = size;
   switch (damage.kind) {
     case 'none':
       return result(inLast.length);
