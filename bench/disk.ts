@@ -3,10 +3,13 @@
 // - buffered: 1 MiB writes, one fdatasync at the end (the ceiling for flush=async);
 // - dsync 1 MiB: every write synced (what a large group commit can reach with flush=sync);
 // - dsync 4 KiB: every small write synced (the cost of one fsync, as writes per second).
+// - node writer: what one Node FileHandle reaches with the log's pattern (sequential writev of
+//   512 KiB, fdatasync every second), the ceiling for a broker without Tide's own work.
 // Virtual disks vary a lot from run to run (host caches, burst credits), so each is run a few
 // times and the median is the figure; the single runs are kept in the report.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { mbPerSec, round } from './stats.ts';
@@ -35,6 +38,15 @@ export interface DiskReport {
   buffered: DdSummary;
   dsync1MiB: DdSummary;
   dsync4KiB: DdSummary;
+  nodeWriter: NodeWriterResult;
+}
+
+export interface NodeWriterResult {
+  writeBytes: number;
+  flushIntervalMs: number;
+  mbPerSec: number;
+  fdatasyncs: number;
+  fdatasyncMeanMs: number;
 }
 
 export async function measureDisk(parentDir: string, quick: boolean): Promise<DiskReport> {
@@ -47,10 +59,48 @@ export async function measureDisk(parentDir: string, quick: boolean): Promise<Di
       buffered: await repeat(runs, () => dd(file, '1M', quick ? 256 : 1024, 'conv=fdatasync')),
       dsync1MiB: await repeat(runs, () => dd(file, '1M', quick ? 32 : 256, 'oflag=dsync')),
       dsync4KiB: await repeat(runs, () => dd(file, '4k', quick ? 500 : 2000, 'oflag=dsync')),
+      nodeWriter: await nodeWriter(file, quick ? 2000 : 6000),
     };
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
+}
+
+const NODE_WRITE_BYTES = 512 * 1024;
+const NODE_WRITE_BUFFER_BYTES = 32 * 1024;
+const NODE_FLUSH_INTERVAL_MS = 1000;
+
+async function nodeWriter(file: string, durationMs: number): Promise<NodeWriterResult> {
+  await rm(file, { force: true });
+  const handle = await open(file, 'w');
+  const buffers = Array.from({ length: NODE_WRITE_BYTES / NODE_WRITE_BUFFER_BYTES }, () => randomBytes(NODE_WRITE_BUFFER_BYTES));
+  let position = 0;
+  let fdatasyncs = 0;
+  let fdatasyncMs = 0;
+  const startMs = performance.now();
+  let lastFlushMs = startMs;
+  try {
+    // Bounded by the deadline: every round writes 512 KiB.
+    while (performance.now() - startMs < durationMs) {
+      position += (await handle.writev(buffers, position)).bytesWritten;
+      if (performance.now() - lastFlushMs >= NODE_FLUSH_INTERVAL_MS) {
+        const flushStartMs = performance.now();
+        await handle.datasync();
+        lastFlushMs = performance.now();
+        fdatasyncMs += lastFlushMs - flushStartMs;
+        fdatasyncs++;
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+  return {
+    writeBytes: NODE_WRITE_BYTES,
+    flushIntervalMs: NODE_FLUSH_INTERVAL_MS,
+    mbPerSec: mbPerSec(position, (performance.now() - startMs) / 1000),
+    fdatasyncs,
+    fdatasyncMeanMs: round(fdatasyncs === 0 ? 0 : fdatasyncMs / fdatasyncs, 1),
+  };
 }
 
 async function repeat(runs: number, once: () => Promise<DdResult>): Promise<DdSummary> {

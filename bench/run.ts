@@ -330,6 +330,7 @@ function targets(disk: DiskReport | null, reports: ScenarioReport[]) {
     flush: report.flush,
     produceWireVsDiskBuffered: disk ? round(report.produce.wireMbPerSec / disk.buffered.mbPerSec, 2) : null,
     produceWireVsDiskDsync1MiB: disk ? round(report.produce.wireMbPerSec / disk.dsync1MiB.mbPerSec, 2) : null,
+    produceWireVsNodeWriter: disk ? round(report.produce.wireMbPerSec / disk.nodeWriter.mbPerSec, 2) : null,
     consumeVsProduce: report.consume ? round(report.consume.msgsPerSec / Math.max(1, report.produce.msgsPerSec), 2) : null,
     // Kept up: at most a second behind once the producer stopped.
     tailConsumeKeptUp: report.tail ? report.tail.consume.caughtUp && (report.tail.consume.catchUpMs ?? Infinity) < 1000 : null,
@@ -347,7 +348,7 @@ async function main(): Promise<void> {
   if (settings.suites.has('disk')) {
     progress(`dd in ${tmpdir()}`);
     disk = await measureDisk(tmpdir(), settings.quick);
-    progress(`disk: buffered ${disk.buffered.mbPerSec} MB/s, dsync 1 MiB ${disk.dsync1MiB.mbPerSec} MB/s, dsync 4 KiB ${disk.dsync4KiB.writesPerSec} writes/s`);
+    progress(`disk: buffered ${disk.buffered.mbPerSec} MB/s (runs ${disk.buffered.runsMbPerSec.join(', ')}), dsync 1 MiB ${disk.dsync1MiB.mbPerSec} MB/s, dsync 4 KiB ${disk.dsync4KiB.writesPerSec} writes/s, node writer ${disk.nodeWriter.mbPerSec} MB/s`);
     result['disk'] = disk;
   }
   if (settings.suites.has('single')) {

@@ -6,9 +6,6 @@ import { parseConfigValue } from './parse-value.ts';
 const extraTopicKeys: Record<string, (value: string) => string | null> = {
   'compression.type': (v) => (['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'].includes(v) ? null : 'must be producer, uncompressed, gzip, snappy, lz4 or zstd'),
   'message.timestamp.type': (v) => (['CreateTime', 'LogAppendTime'].includes(v) ? null : 'must be CreateTime or LogAppendTime'),
-  'delete.retention.ms': (v) => (/^\d+$/.test(v) ? null : 'must be a non-negative whole number'),
-  'min.compaction.lag.ms': (v) => (/^\d+$/.test(v) ? null : 'must be a non-negative whole number'),
-  'min.cleanable.dirty.ratio': (v) => (Number(v) >= 0 && Number(v) <= 1 && v.trim() !== '' ? null : 'must be between 0 and 1'),
   'preset': (v) => (['single', 'multi-master', 'async-replica', 'sync-replica'].includes(v) ? null : 'must be single, multi-master, async-replica or sync-replica'),
 };
 

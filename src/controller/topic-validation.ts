@@ -83,10 +83,6 @@ export function validateConfigs(raw: Record<string, string>): TopicChangeResult 
     if (error instanceof ConfigError) return failure(ErrorCode.INVALID_CONFIG, error.message);
     throw error;
   }
-  // Refused rather than silently ignored until the log cleaner exists.
-  if (configs['cleanup.policy']?.split(',').includes('compact')) {
-    return failure(ErrorCode.INVALID_CONFIG, 'cleanup.policy=compact is not supported by this version of Tide yet');
-  }
   return { configs };
 }
 

@@ -1,4 +1,4 @@
-import type { LogConfig } from '../storage/log-config.ts';
+import { parseCleanupPolicy, type LogConfig } from '../storage/log-config.ts';
 
 /** Turns a topic's effective config (topic keys over broker defaults) into the storage engine's settings. */
 export function logConfigFrom(effective: Record<string, string>): LogConfig {
@@ -17,5 +17,9 @@ export function logConfigFrom(effective: Record<string, string>): LogConfig {
     flushMs: number('flush.ms'),
     indexIntervalBytes: number('index.interval.bytes'),
     messageTimestampType: effective['message.timestamp.type'] === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+    cleanupPolicy: parseCleanupPolicy(effective['cleanup.policy'] ?? 'delete'),
+    deleteRetentionMs: number('delete.retention.ms'),
+    minCompactionLagMs: number('min.compaction.lag.ms'),
+    minCleanableDirtyRatio: number('min.cleanable.dirty.ratio'),
   };
 }

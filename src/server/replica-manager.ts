@@ -6,6 +6,7 @@ import { PartitionLog } from '../storage/partition-log.ts';
 import { writeFileAtomic } from '../storage/checkpoint-file.ts';
 import type { Logger } from '../util/log.ts';
 import { logConfigFrom } from './log-config.ts';
+import { LogCleanerService, type LogCleanerSettings } from './log-cleaner-service.ts';
 import { Partition } from './partition.ts';
 import { PartitionProducers } from './partition-producers.ts';
 
@@ -20,6 +21,7 @@ export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
   private reconcileChain: Promise<void> = Promise.resolve();
   private retentionTimer: NodeJS.Timeout | null = null;
+  private cleaner: LogCleanerService | null = null;
   private closed = false;
 
   constructor(
@@ -41,11 +43,22 @@ export class ReplicaManager {
     return [...this.partitions.values()];
   }
 
-  async start(image: MetadataImage, retentionCheckIntervalMs: number): Promise<void> {
+  /** `cleaner`: settings of the log cleaner (compaction); omitted, no cleaner runs. */
+  async start(image: MetadataImage, retentionCheckIntervalMs: number, cleaner?: LogCleanerSettings): Promise<void> {
     await this.removeLeftoverDeletions();
     await this.reconcile(image);
     this.retentionTimer = setInterval(() => void this.enforceRetention(), retentionCheckIntervalMs);
     this.retentionTimer.unref();
+    if (cleaner) {
+      this.cleaner = new LogCleanerService(cleaner, () => this.all().map((partition) => ({
+        name: `${partition.topic}-${partition.partition}`,
+        log: partition.log,
+        highWatermark: partition.highWatermark,
+        // Kafka's rule: an emptied batch stays only when it is its producer's latest.
+        isLastBatchOfProducer: (producerId, lastOffset) => partition.producers.state.entry(producerId)?.batches.at(-1)?.lastOffset === lastOffset,
+      })), this.logger.child('cleaner'));
+      this.cleaner.start();
+    }
   }
 
   /** Applies a new image; calls are serialised so partitions open and close in order. */
@@ -139,6 +152,7 @@ export class ReplicaManager {
   async close(): Promise<void> {
     this.closed = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await this.cleaner?.stop();
     await this.reconcileChain;
     await Promise.all(this.all().map((partition) => partition.close()));
     this.partitions.clear();

@@ -11,6 +11,7 @@ import { loadOrFormatMeta, lockDataDir } from './data-dir.ts';
 import { DiskGuard } from './disk-guard-service.ts';
 import { GroupService } from './groups/group-service.ts';
 import { ProducerIdService } from './producer-ids.ts';
+import { LogCleanerService } from './log-cleaner-service.ts';
 import { ReplicaManager } from './replica-manager.ts';
 import { RequestDispatcher } from './request-dispatcher.ts';
 import { allHandlers } from './handlers/index.ts';
@@ -104,7 +105,7 @@ export class TideNode {
         logger.child('metadata'),
       );
       metadata.onChange((image) => replicas.reconcile(image));
-      await replicas.start(metadata.image(), config.int('log.retention.check.interval.ms'));
+      await replicas.start(metadata.image(), config.int('log.retention.check.interval.ms'), LogCleanerService.settingsFrom(config));
       const groups = new GroupService({ nodeId, metadata, replicas, ...GroupService.optionsFrom(config), logger: logger.child('groups') });
       await groups.start();
       services = {

@@ -20,6 +20,25 @@ export interface LogConfig {
   indexIntervalBytes: number;
   /** LogAppendTime stamps each batch with the broker clock (the CRC is then recomputed). */
   messageTimestampType?: 'CreateTime' | 'LogAppendTime';
+  /** cleanup.policy: 'delete' runs retention, 'compact' the log cleaner; both may be on. */
+  cleanupPolicy?: CleanupPolicy;
+  /** Compaction: a tombstone (null value) stays this long after its segment's newest record. */
+  deleteRetentionMs?: number;
+  /** Compaction: records newer than this are not compacted yet (whole segments). */
+  minCompactionLagMs?: number;
+  /** Compaction: clean once dirty bytes / cleanable bytes reaches this. */
+  minCleanableDirtyRatio?: number;
+}
+
+export interface CleanupPolicy {
+  delete: boolean;
+  compact: boolean;
+}
+
+/** Parses Kafka's cleanup.policy list ("delete", "compact", "compact,delete"). */
+export function parseCleanupPolicy(text: string): CleanupPolicy {
+  const items = text.split(',').map((item) => item.trim());
+  return { delete: items.includes('delete'), compact: items.includes('compact') };
 }
 
 const MAX_INT32 = 2 ** 31 - 1;
@@ -35,6 +54,10 @@ export const defaultLogConfig: Readonly<LogConfig> = Object.freeze({
   flushMs: 1000,
   indexIntervalBytes: 4096,
   messageTimestampType: 'CreateTime',
+  cleanupPolicy: Object.freeze({ delete: true, compact: false }),
+  deleteRetentionMs: DAY_MS,
+  minCompactionLagMs: 0,
+  minCleanableDirtyRatio: 0.5,
 });
 
 function requireInteger(name: string, value: number, min: number, max: number): void {
@@ -53,6 +76,10 @@ export function resolveLogConfig(partial: Partial<LogConfig> = {}): LogConfig {
   requireInteger('maxMessageBytes', config.maxMessageBytes, 61, MAX_INT32);
   requireInteger('flushMs', config.flushMs, 1, MAX_INT32);
   requireInteger('indexIntervalBytes', config.indexIntervalBytes, 1, MAX_INT32);
+  requireInteger('deleteRetentionMs', config.deleteRetentionMs!, 0, Number.MAX_SAFE_INTEGER);
+  requireInteger('minCompactionLagMs', config.minCompactionLagMs!, 0, Number.MAX_SAFE_INTEGER);
+  const ratio = config.minCleanableDirtyRatio!;
+  if (!(ratio >= 0 && ratio <= 1)) throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `log config minCleanableDirtyRatio=${ratio} must be in [0, 1]`);
   if (config.flush !== 'sync' && config.flush !== 'async') {
     throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `log config flush=${String(config.flush)} must be sync or async`);
   }

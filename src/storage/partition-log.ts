@@ -23,6 +23,8 @@ import {
 import { Segment } from './segment.ts';
 import { findBatchByTimestamp, findCutPosition, findMaxTimestampBatch, INDEX_MISMATCH, readSegmentBatches, type StartPoint } from './segment-reader.ts';
 import { scanBatches } from './segment-scan.ts';
+import { cleanedLogPath, commitSwap, completeSwap } from './segment-swap.ts';
+import { unlink } from 'node:fs/promises';
 
 export type { LogConfig } from './log-config.ts';
 
@@ -119,6 +121,14 @@ export class PartitionLog {
   /** Offsets below this are fdatasynced. */
   get flushedOffset(): number { return this.flushed; }
   get currentConfig(): Readonly<LogConfig> { return this.config; }
+
+  /** Open and not failed: appends and cleaning may proceed. */
+  get isOpen(): boolean { return this.state === 'open' && this.failure === null; }
+
+  /** The segments, oldest first, the active one last. For the log cleaner, which only reads them. */
+  segmentsForCleaning(): readonly Segment[] {
+    return this.segments;
+  }
 
   segmentBaseOffsets(): number[] {
     return this.segments.map((segment) => segment.baseOffset);
@@ -423,6 +433,7 @@ export class PartitionLog {
    */
   async enforceRetention(nowMs: number, highWatermark = Number.POSITIVE_INFINITY): Promise<{ deletedSegments: number }> {
     this.ensureWritable();
+    if (this.config.cleanupPolicy?.delete === false) return { deletedSegments: 0 };
     const segments = this.segments;
     const deletable = (index: number) => index < segments.length - 1 && segments[index + 1]!.baseOffset <= highWatermark;
     let count = 0;
@@ -533,6 +544,59 @@ export class PartitionLog {
     this.readableEnd = offset;
     this.flushed = Math.min(this.flushed, offset);
     this.lastWrittenSegment = this.segments.at(-1)!;
+  }
+
+  // ------------------------------------------------------------------ compaction
+
+  /**
+   * Puts `cleaned` (written by the log cleaner as `<base>.log.cleaned`, fdatasynced, with its
+   * indexes in memory) in place of `group`, consecutive inactive segments starting at the same
+   * base offset, whose sizes were `groupBytes` when cleaned (see segment-swap.ts for the
+   * crash-safe order). Runs in the writer queue, so it is
+   * ordered with rolls, retention and truncation; only renames, unlinks and fsyncs happen there.
+   * false, with the cleaned file deleted, when the log changed meanwhile (the group is no longer
+   * there, inactive and the same size) or is closing.
+   */
+  async replaceWithCleaned(group: readonly Segment[], groupBytes: readonly number[], cleaned: Segment): Promise<boolean> {
+    const discard = async (): Promise<false> => {
+      await cleaned.close();
+      await unlink(cleanedLogPath(this.dir, cleaned.baseOffset)).catch(() => {});
+      return false;
+    };
+    if (!this.isOpen) return discard();
+    let replaced = false;
+    await this.writer.task(async () => {
+      const intactAt = (segments: readonly Segment[]): number => {
+        const first = segments.indexOf(group[0]!);
+        const intact = first >= 0 && first + group.length < segments.length && this.state === 'open'
+          && group.every((segment, index) => segments[first + index] === segment && segment.writtenBytes === groupBytes[index]);
+        return intact ? first : -1;
+      };
+      if (intactAt(this.segments) < 0 || cleaned.baseOffset !== group[0]!.baseOffset) return;
+      // Readers already inside an old segment must never load its index files (they are about to
+      // be deleted or replaced): keep those indexes in memory and out of the LRU.
+      for (const segment of group) {
+        await this.ensureIndexes(segment);
+        this.loadedInactive = this.loadedInactive.filter((entry) => entry !== segment);
+      }
+      // Checked and switched in one synchronous step: rolls and retention change the segment list
+      // outside the writer queue. Reads use the cleaned file from here on (its handle does not
+      // care about the name); a failure of the renames below fails the whole log.
+      const segments = this.segments;
+      const first = intactAt(segments);
+      if (first < 0) return;
+      const endOffset = segments[first + group.length]!.baseOffset;
+      this.segments = [...segments.slice(0, first), cleaned, ...segments.slice(first + group.length)];
+      await commitSwap(this.dir, cleaned.baseOffset, endOffset, this.onFsync);
+      await completeSwap(this.dir, cleaned.baseOffset, endOffset, this.onFsync);
+      await cleaned.writeIndexFiles(this.onFsync);
+      this.rememberLoadedInactive(cleaned);
+      // Handles close once the last reader releases them; the files are already gone or replaced.
+      for (const segment of group) void segment.close().catch(() => {});
+      replaced = true;
+    });
+    if (!replaced) await discard();
+    return replaced;
   }
 
   // ------------------------------------------------------------------ closing

@@ -20,6 +20,7 @@ import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.ts';
 import { TIME_INDEX_ENTRY_BYTES } from './time-index.ts';
 import { INDEX_SUFFIX, LOG_SUFFIX, parseSegmentFileName, Segment, segmentFileName, TIME_INDEX_SUFFIX } from './segment.ts';
 import { readAt, scanBatches } from './segment-scan.ts';
+import { finishInterruptedSwaps } from './segment-swap.ts';
 import { BATCH_HEADER_BYTES, BatchField, readInt64 } from '../protocol/record-batch.ts';
 
 export const CLEAN_SHUTDOWN_FILE = 'clean-shutdown';
@@ -68,6 +69,7 @@ export async function recoverLog(context: RecoveryContext): Promise<RecoveredLog
   const { dir, logger } = context;
   await mkdir(dir, { recursive: true });
   await removeStaleTempFiles(dir);
+  await finishInterruptedSwaps(dir, logger, context.onFsync);
   const marker = await takeCleanShutdownMarker(context);
   let logStartOffset = await readLogStartOffset(context);
   const epochs = await readEpochs(context);

@@ -6,6 +6,7 @@ import { connect, type Socket } from 'node:net';
 import type { ApiCodec } from '../../protocol/api-codec.ts';
 import { decodeResponsePayload, encodeRequestFrame } from '../../protocol/frame.ts';
 import { apiVersionsCodec } from '../../protocol/messages/api-versions.ts';
+import { ProtocolError } from '../../protocol/protocol-error.ts';
 import { CliError } from '../cli-error.ts';
 
 /** Largest response frame accepted; a bigger size prefix means a confused peer, not a real answer. */
@@ -85,8 +86,13 @@ export class BrokerConnection {
   private async negotiateVersions(): Promise<void> {
     // v3 is the first flexible version and what Kafka's clients open with; a broker that only knows
     // older versions answers UNSUPPORTED_VERSION with its list in v0 format, which v0 reads.
-    let response = await this.sendAt(apiVersionsCodec, 3, { clientSoftwareName: CLIENT_ID, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION });
-    if (response.errorCode === 35) response = await this.sendAt(apiVersionsCodec, 0, { clientSoftwareName: '', clientSoftwareVersion: '' });
+    const older = () => this.sendAt(apiVersionsCodec, 0, { clientSoftwareName: '', clientSoftwareVersion: '' });
+    let response = await this.sendAt(apiVersionsCodec, 3, { clientSoftwareName: CLIENT_ID, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION })
+      .catch((error: unknown) => {
+        if (error instanceof ProtocolError) return older(); // answered in the v0 layout
+        throw error;
+      });
+    if (response.errorCode === 35) response = await older();
     if (response.errorCode !== 0) throw new CliError(`broker at ${this.address} refused ApiVersions (error ${response.errorCode})`, 1);
     this.versions = new Map(response.apiKeys.map((key) => [key.apiKey, { minVersion: key.minVersion, maxVersion: key.maxVersion }]));
   }
@@ -155,16 +161,17 @@ export class BrokerConnection {
     this.buffered.push(chunk);
     this.bufferedBytes += chunk.length;
     // Each pass consumes one whole frame, so the loop ends when less than a frame is buffered.
+    // Chunks are joined only once a whole frame is there, so a big fetch answer is copied once.
     while (this.bufferedBytes >= SIZE_PREFIX_BYTES) {
-      const joined = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered);
-      this.buffered = [joined];
-      const size = joined.readInt32BE(0);
+      if (this.buffered[0]!.length < SIZE_PREFIX_BYTES) this.buffered = [Buffer.concat(this.buffered)];
+      const size = this.buffered[0]!.readInt32BE(0);
       if (size < 4 || size > MAX_RESPONSE_FRAME_BYTES) {
         this.failAll(new CliError(`broker at ${this.address} sent a frame of ${size} bytes; is that a Kafka port?`, 1));
         this.socket.destroy();
         return;
       }
-      if (joined.length < SIZE_PREFIX_BYTES + size) return;
+      if (this.bufferedBytes < SIZE_PREFIX_BYTES + size) return;
+      const joined = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered);
       const payload = joined.subarray(SIZE_PREFIX_BYTES, SIZE_PREFIX_BYTES + size);
       const rest = joined.subarray(SIZE_PREFIX_BYTES + size);
       this.buffered = rest.length > 0 ? [rest] : [];

@@ -147,3 +147,20 @@ export async function listOffsets(client: TideClient, topic: string, partitions:
   }));
   return offsets;
 }
+
+/** One config key across many topics, in a single DescribeConfigs; topics that fail are left out. */
+export async function topicConfigValue(client: TideClient, topics: string[], key: string): Promise<Map<string, string>> {
+  if (topics.length === 0) return new Map();
+  const connection = await client.adminConnection();
+  const { body } = await connection.send(describeConfigsCodec, {
+    resources: topics.map((name) => ({ resourceType: RESOURCE_TYPE_TOPIC, resourceName: name, configurationKeys: [key] })),
+    includeSynonyms: false,
+    includeDocumentation: false,
+  });
+  const values = new Map<string, string>();
+  for (const result of body.results) {
+    const value = result.configs.find((entry) => entry.name === key)?.value;
+    if (result.errorCode === ErrorCode.NONE && value != null) values.set(result.resourceName, value);
+  }
+  return values;
+}

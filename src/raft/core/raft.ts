@@ -148,7 +148,13 @@ export class Raft {
       } else if (message.type === MessageType.Append || message.type === MessageType.Heartbeat || message.type === MessageType.Snapshot) {
         this.becomeFollower(message.term, message.from);
       } else {
+        // Adopt the term but keep the election timer running: only a leader's message or a
+        // granted vote resets it (Raft §5.2). Resetting it here lets one node with a stale log and
+        // a fast clock, campaigning again and again, stop everyone else from ever timing out and
+        // winning (found by the simulator: seed 81929143094808, without PreVote).
+        const electionElapsed = this.electionElapsed;
         this.becomeFollower(message.term, NO_NODE);
+        this.electionElapsed = electionElapsed;
       }
     } else if (message.term < this.term) {
       if ((this.checkQuorum || this.preVote) && (message.type === MessageType.Heartbeat || message.type === MessageType.Append)) {

@@ -183,11 +183,9 @@ export class GroupService {
           numPartitions: this.#options.offsetsTopicPartitionCount,
           replicationFactor,
           assignments: [],
-          // Kafka makes this topic cleanup.policy=compact. Tide refuses compact until the log
-          // cleaner exists (src/controller/topic-validation.ts), so until then it keeps everything:
-          // time and size retention must never delete committed offsets or group metadata.
-          // TODO(compaction): switch to { 'cleanup.policy': 'compact' } once compaction lands.
-          configs: { 'retention.ms': '-1', 'retention.bytes': '-1', 'segment.bytes': String(this.#options.offsetsTopicSegmentBytes) },
+          // As in Kafka: compacted, so the latest commit of each group/partition and the latest
+          // group metadata are kept forever, and retention never deletes them.
+          configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(this.#options.offsetsTopicSegmentBytes) },
         },
         false,
       )

@@ -2,7 +2,7 @@
 // across nearby seeds, stays within bounds, and is roughly uniform.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SeededRandom, systemRandom } from '../../src/io/random.ts';
+import { SeededRandom, systemRandom } from '../../../src/io/random.ts';
 
 test('the same seed gives the same sequence; nearby seeds differ', () => {
   const a = new SeededRandom(42);

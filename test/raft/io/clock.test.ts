@@ -2,7 +2,7 @@
 // number of times and never after cancel; SystemClock's timers fire and cancel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock, SystemClock } from '../../src/io/clock.ts';
+import { ManualClock, SystemClock } from '../../../src/io/clock.ts';
 
 test('ManualClock fires due timers in order and honours cancel', () => {
   const clock = new ManualClock(1000);

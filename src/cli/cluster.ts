@@ -1,0 +1,123 @@
+// `tide cluster info` (cluster id, controller, brokers) and `tide cluster health` (exit 0 when
+// every partition has a leader and enough in-sync replicas, and /readyz answers 200 when --http
+// is given; exit 1 listing the problems otherwise).
+import { request } from 'node:http';
+import { describeClusterCodec } from '../protocol/messages/describe-cluster.ts';
+import { parseHostPort, withClient } from './client/tide-client.ts';
+import { check } from './client/kafka-errors.ts';
+import { topicConfigValue } from './client/topic-admin.ts';
+import { bootstrapOption, dispatch, expectPositional, jsonOption, parseOptions, printJson, printTable, type OptionSpec } from './command-kit.ts';
+
+const READYZ_TIMEOUT_MS = 5000;
+const DEFAULT_MIN_INSYNC_REPLICAS = 1;
+
+export function run(args: string[]): Promise<number> {
+  return dispatch('cluster', args, {
+    info: { summary: 'cluster id, controller and brokers', run: info },
+    health: { summary: 'exit 0 when every partition is led and in sync enough, else 1 listing problems', run: health },
+  });
+}
+
+interface ClusterInfo {
+  clusterId: string | null;
+  controllerId: number;
+  brokers: Array<{ nodeId: number; host: string; port: number; rack: string | null }>;
+}
+
+async function info(args: string[]): Promise<number> {
+  const options = parseOptions(args, [bootstrapOption, jsonOption], 'usage: tide cluster info [--json]');
+  if (!options) return 0;
+  expectPositional(options, [], 'tide cluster info');
+  const cluster = await withClient(options.bootstrap(), async (client): Promise<ClusterInfo> => {
+    if (client.bootstrap.supports(describeClusterCodec)) {
+      const { body } = await client.bootstrap.send(describeClusterCodec, { includeClusterAuthorizedOperations: false, endpointType: 1 });
+      check('cluster', body.errorCode, body.errorMessage);
+      return {
+        clusterId: body.clusterId,
+        controllerId: body.controllerId,
+        brokers: body.brokers.map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack })),
+      };
+    }
+    const metadata = await client.metadata([]);
+    return { clusterId: metadata.clusterId, controllerId: metadata.controllerId, brokers: metadata.brokers.map((b) => ({ ...b })) };
+  });
+  cluster.brokers.sort((a, b) => a.nodeId - b.nodeId);
+  if (options.json()) {
+    printJson(cluster);
+    return 0;
+  }
+  process.stdout.write(`cluster ${cluster.clusterId ?? '(no id)'}  controller ${cluster.controllerId < 0 ? 'none' : cluster.controllerId}\n\n`);
+  printTable(['BROKER', 'ADDRESS', 'RACK', 'ROLE'], cluster.brokers.map((b) => [
+    b.nodeId, `${b.host}:${b.port}`, b.rack ?? '-', b.nodeId === cluster.controllerId ? 'controller' : '',
+  ]));
+  return 0;
+}
+
+interface HealthReport {
+  healthy: boolean;
+  brokers: number;
+  partitions: number;
+  problems: string[];
+  warnings: string[];
+  readyz?: { status: number | null; error?: string };
+}
+
+async function health(args: string[]): Promise<number> {
+  const specs: OptionSpec[] = [{ name: 'http', value: 'HOST:PORT', help: 'also check GET /readyz on this node\'s HTTP port' }, bootstrapOption, jsonOption];
+  const options = parseOptions(args, specs, 'usage: tide cluster health [--http HOST:PORT] [--json]');
+  if (!options) return 0;
+  expectPositional(options, [], 'tide cluster health');
+  const http = options.get('http');
+  const httpAddress = http === undefined ? undefined : parseHostPort(http, '--http');
+  const report = await withClient(options.bootstrap(), async (client): Promise<HealthReport> => {
+    const metadata = await client.metadata(null);
+    const topics = metadata.topics.filter((t) => t.errorCode === 0).map((t) => t.name ?? '');
+    const minIsrByTopic = await topicConfigValue(client, topics, 'min.insync.replicas');
+    const problems: string[] = [];
+    const warnings: string[] = [];
+    let partitions = 0;
+    if (metadata.controllerId < 0) problems.push('no active controller');
+    for (const topic of metadata.topics) {
+      const name = topic.name ?? '?';
+      if (topic.errorCode !== 0) {
+        problems.push(`topic ${name}: metadata error ${topic.errorCode}`);
+        continue;
+      }
+      const minIsr = Number(minIsrByTopic.get(name) ?? DEFAULT_MIN_INSYNC_REPLICAS);
+      for (const p of topic.partitions) {
+        partitions++;
+        const where = `${name}/${p.partitionIndex}`;
+        if (p.leaderId < 0) problems.push(`${where}: offline (no leader; replicas ${p.replicaNodes.join(',')})`);
+        else if (p.isrNodes.length < minIsr) problems.push(`${where}: ISR ${p.isrNodes.join(',')} below min.insync.replicas ${minIsr}`);
+        else if (p.isrNodes.length < p.replicaNodes.length) warnings.push(`${where}: under-replicated (ISR ${p.isrNodes.join(',')} of ${p.replicaNodes.join(',')})`);
+      }
+    }
+    return { healthy: problems.length === 0, brokers: metadata.brokers.length, partitions, problems, warnings };
+  });
+  if (httpAddress) {
+    report.readyz = await getReadyz(httpAddress.host, httpAddress.port);
+    if (report.readyz.status !== 200) {
+      report.problems.push(`GET http://${http}/readyz: ${report.readyz.status ?? report.readyz.error} (node not ready)`);
+      report.healthy = false;
+    }
+  }
+  if (options.json()) printJson(report);
+  else {
+    process.stdout.write(`${report.healthy ? 'healthy' : 'UNHEALTHY'}: ${report.brokers} broker(s), ${report.partitions} partition(s)${report.readyz ? `, /readyz ${report.readyz.status ?? 'unreachable'}` : ''}\n`);
+    for (const problem of report.problems) process.stdout.write(`  problem: ${problem}\n`);
+    for (const warning of report.warnings) process.stdout.write(`  warning: ${warning}\n`);
+  }
+  return report.healthy ? 0 : 1;
+}
+
+function getReadyz(host: string, port: number): Promise<{ status: number | null; error?: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host, port, path: '/readyz', method: 'GET', timeout: READYZ_TIMEOUT_MS }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? null });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${READYZ_TIMEOUT_MS} ms`)));
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ status: null, error: error.code ?? error.message }));
+    req.end();
+  });
+}
