@@ -67,6 +67,8 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   { key: 'alert.under.min.isr.for.ms', type: 'long', default: 0, min: 0, doc: 'A partition below min.insync.replicas alerts after staying so for this long.' },
   { key: 'alert.broker.down.for.ms', type: 'long', default: 30_000, min: 0, doc: 'A fenced (down) broker alerts after staying so for this long.' },
   { key: 'alert.no.controller.for.ms', type: 'long', default: 10_000, min: 0, doc: 'No active controller alerts after this long.' },
+  { key: 'alert.consumer.lag.max', type: 'long', default: 10_000, min: 0, doc: 'A consumer group partition whose lag (high watermark minus committed offset) is above this many messages alerts (after alert.consumer.lag.for.ms).' },
+  { key: 'alert.consumer.lag.for.ms', type: 'long', default: 300_000, min: 0, doc: 'Consumer lag above alert.consumer.lag.max alerts after staying so for this long.' },
   { key: 'fetch.max.wait.ms.max', type: 'long', default: 30_000, min: 0, doc: 'Upper bound on the long-poll time a Fetch may ask for.' },
 
   { key: 'offsets.topic.num.partitions', type: 'int', default: 50, min: 1, max: 1000, doc: 'Partitions of the internal __consumer_offsets topic, created at first start. A group is coordinated by the leader of partition abs(hash(group)) % this. Changing it later does not move existing groups.' },

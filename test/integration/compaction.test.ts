@@ -21,13 +21,12 @@ let node: TideProcess;
 
 before(async () => {
   dataDir = await makeTempDir();
-  if (process.env.KEEP) console.log("DATADIR", dataDir);
   node = await startTide({ dataDir, args: ['--log.cleaner.backoff.ms', '100'] });
 });
 
 after(async () => {
   if (node) await stopTide(node);
-  if (!process.env.KEEP) await removeDir(dataDir);
+  await removeDir(dataDir);
 });
 
 /** Waits (bounded) for the cleaner's log line saying the partition is compacted up to `offset`. */
