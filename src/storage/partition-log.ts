@@ -572,7 +572,6 @@ export class PartitionLog {
           && group.every((segment, index) => segments[first + index] === segment && segment.writtenBytes === groupBytes[index]);
         return intact ? first : -1;
       };
-      const stale = this.segments;
       if (intactAt(this.segments) < 0 || cleaned.baseOffset !== group[0]!.baseOffset) return;
       // Readers already inside an old segment must never load its index files (they are about to
       // be deleted or replaced): keep those indexes in memory and out of the LRU.
@@ -583,7 +582,7 @@ export class PartitionLog {
       // Checked and switched in one synchronous step: rolls and retention change the segment list
       // outside the writer queue. Reads use the cleaned file from here on (its handle does not
       // care about the name); a failure of the renames below fails the whole log.
-      const segments = stale;
+      const segments = this.segments;
       const first = intactAt(segments);
       if (first < 0) return;
       const endOffset = segments[first + group.length]!.baseOffset;

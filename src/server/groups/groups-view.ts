@@ -3,10 +3,9 @@
 // watermark. Read-only except resetOffsets, which commits like an admin client would (generation
 // -1, no member id) and so is refused by the coordinator while the group has members.
 //
-// Not wired yet: passing it as createAdminRoutes(services, { groups: createGroupsView(...) }) in
-// tide-node.ts turns on /api/v1/groups, and test/admin/rest-api.test.ts and dashboard.test.ts
-// (which assert the "not available" answers) must change with it.
-import type { GroupDetail, GroupMemberSummary, GroupPartitionLag, GroupSummary, GroupsView, OffsetResetSpec } from '../../admin/groups-api.ts';
+// tide-node.ts passes it as createAdminRoutes(services, { groups: createGroupsView(...) }); the
+// metrics (tide_consumer_group_lag), the consumer-lag alert rule and the dashboard read it too.
+import type { GroupDetail, GroupLagSample, GroupMemberSummary, GroupPartitionLag, GroupSummary, GroupsView, OffsetResetSpec } from '../../admin/groups-api.ts';
 import { ApiError } from '../../admin/api-router.ts';
 import type { MetadataService } from '../../controller/metadata-service.ts';
 import { decodeAssignment } from '../../coordinator/consumer-protocol.ts';
@@ -61,6 +60,18 @@ export function createGroupsView(groups: GroupService, replicas: ReplicaManager,
   };
 
   return {
+    lagSnapshot() {
+      const samples: GroupLagSample[] = [];
+      for (const driver of groups.activeDrivers()) {
+        for (const view of driver.coordinator.exportState()) {
+          for (const entry of lagsOf(view)) {
+            if (entry.lag !== null) samples.push({ groupId: view.groupId, topic: entry.topic, partition: entry.partition, lag: entry.lag });
+          }
+        }
+      }
+      return samples;
+    },
+
     async listGroups() {
       return groups.activeDrivers().flatMap((driver) => driver.coordinator.exportState()).map(summaryOf);
     },
@@ -97,20 +108,25 @@ export function createGroupsView(groups: GroupService, replicas: ReplicaManager,
   };
 
   async function resetTargets(view: GroupView, spec: OffsetResetSpec): Promise<{ topic: string; partition: number; offset: number }[]> {
-    if (spec.to === 'offset') return [{ topic: spec.topic, partition: spec.partition, offset: spec.offset }];
-    // Every partition of the named topic, or every partition the group has offsets for.
-    const partitions = spec.topic !== undefined
-      ? Array.from({ length: metadata.image().topicsByName.get(spec.topic)?.partitions.length ?? 0 }, (_, partition) => ({ topic: spec.topic!, partition }))
-      : view.offsets.map(({ topic, partition }) => ({ topic, partition }));
+    // One named partition, every partition of the named topic, or every partition the group has offsets for.
+    let partitions: { topic: string; partition: number }[];
+    if (spec.to === 'offset') partitions = [{ topic: spec.topic, partition: spec.partition }];
+    else if (spec.topic !== undefined) {
+      const topic = metadata.image().topicsByName.get(spec.topic);
+      if (!topic) throw new ApiError(404, `topic ${spec.topic} does not exist`);
+      partitions = topic.partitions.map(({ partition }) => ({ topic: spec.topic!, partition }));
+    } else partitions = view.offsets.map(({ topic, partition }) => ({ topic, partition }));
+    if (partitions.length === 0) throw new ApiError(400, `consumer group ${view.groupId} has no committed offsets; name a "topic" to reset`);
     const targets = [];
     for (const { topic, partition } of partitions) {
       const local = replicas.get(topic, partition);
-      if (!local) throw new ApiError(404, `partition ${topic}-${partition} is not on this node`);
+      if (!local) throw new ApiError(404, `partition ${topic}-${partition} does not exist or is not on this node`);
       let offset: number;
       if (spec.to === 'earliest') offset = local.logStartOffset;
       else if (spec.to === 'latest') offset = local.highWatermark;
       else if (spec.to === 'timestamp') offset = Math.min((await local.log.offsetForTimestamp(spec.timestampMs))?.offset ?? local.highWatermark, local.highWatermark);
-      else throw new ApiError(400, 'unknown reset target');
+      // Like kafka-consumer-groups --to-offset: an offset outside the log is moved to its nearest end.
+      else offset = Math.min(Math.max(spec.offset, local.logStartOffset), local.highWatermark);
       targets.push({ topic, partition, offset });
     }
     return targets;
