@@ -25,6 +25,9 @@ export interface AlertThresholds {
   underReplicatedForMs: number;
   underMinIsrForMs: number;
   noControllerForMs: number;
+  /** Lag (messages) of one group partition above which TideConsumerLag is pending. */
+  consumerLagMax: number;
+  consumerLagForMs: number;
 }
 
 export const defaultAlertThresholds: AlertThresholds = {
@@ -36,6 +39,9 @@ export const defaultAlertThresholds: AlertThresholds = {
   underMinIsrForMs: 0,
   // Elections take well under this; longer means the cluster cannot change metadata.
   noControllerForMs: 10_000,
+  // Lag is normal in bursts; a consumer that stays this far behind for minutes is not keeping up.
+  consumerLagMax: 10_000,
+  consumerLagForMs: 300_000,
 };
 
 /** Rules with one instance per partition stop listing instances past this many (the count is in the description). */
@@ -89,6 +95,19 @@ export function builtInAlertRules(thresholds: AlertThresholds = defaultAlertThre
       forMs: thresholds.underReplicatedForMs,
       summary: 'A partition has replicas outside its ISR',
       evaluate: (health) => partitionInstances(health, (p) => p.underReplicated, (p) => `${p.topic}-${p.partition} ISR ${p.isr.join(',')} of replicas ${p.replicas.join(',')}`),
+    },
+    {
+      name: 'TideConsumerLag',
+      severity: 'warning',
+      forMs: thresholds.consumerLagForMs,
+      summary: `A consumer group partition is more than ${thresholds.consumerLagMax} messages behind (alert.consumer.lag.max)`,
+      evaluate: (health) => (health.consumerLag ?? [])
+        .filter((entry) => entry.lag > thresholds.consumerLagMax)
+        .slice(0, maxInstancesPerRule)
+        .map((entry) => ({
+          labels: { group: entry.groupId, topic: entry.topic, partition: String(entry.partition) },
+          description: `group ${entry.groupId} is ${entry.lag} messages behind on ${entry.topic}-${entry.partition} (above ${thresholds.consumerLagMax})`,
+        })),
     },
     {
       name: 'TideDiskAboveMaxUsedRatio',

@@ -2,6 +2,7 @@
 // local replicas. Metrics, alerts and the REST API all read this, so they never disagree.
 import { effectiveTopicConfig } from '../config/topic-config.ts';
 import type { BrokerServices } from '../server/broker-services.ts';
+import type { GroupLagSample } from './groups-api.ts';
 
 export interface PartitionHealth {
   topic: string;
@@ -37,6 +38,8 @@ export interface ClusterHealth {
   brokers: BrokerHealth[];
   partitions: PartitionHealth[];
   disk: { usedRatio: number; maxUsedRatio: number };
+  /** Known lags of the groups coordinated here; absent when the node has no groups view. */
+  consumerLag?: readonly GroupLagSample[];
 }
 
 export function clusterHealth(services: BrokerServices): ClusterHealth {

@@ -9,6 +9,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { BrokerServices } from '../server/broker-services.ts';
 import { clusterHealth, countPartitions } from './cluster-health.ts';
+import type { GroupsView } from './groups-api.ts';
 
 /** Topic label values kept on per-topic counters; beyond this a topic is counted only in the totals. */
 const maxTopicLabels = 10_000;
@@ -94,7 +95,7 @@ export interface NodeMetrics {
 }
 
 /** The registry served on /metrics for one node: traffic counters, state gauges and process metrics. */
-export function createNodeMetrics(services: BrokerServices): NodeMetrics {
+export function createNodeMetrics(services: BrokerServices, groups: GroupsView | null = null): NodeMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: String(services.nodeId) });
   collectDefaultMetrics({ register: registry });
@@ -177,6 +178,21 @@ export function createNodeMetrics(services: BrokerServices): NodeMetrics {
       const brokers = health().brokers;
       this.set({ state: 'online' }, brokers.filter((b) => b.state === 'online').length);
       this.set({ state: 'fenced' }, brokers.filter((b) => b.state === 'fenced').length);
+    },
+  });
+  new Gauge({
+    name: 'tide_consumer_group_lag',
+    help: 'Messages between a group\'s committed offset and the high watermark, per partition, for the groups this node coordinates.',
+    labelNames: ['group', 'topic', 'partition'],
+    registers: [registry],
+    collect() {
+      // Reset first: a group that was deleted, or whose offsets expired, must stop being exported.
+      this.reset();
+      let series = 0;
+      for (const entry of groups?.lagSnapshot() ?? []) {
+        if (++series > maxPartitionSeries) break;
+        this.set({ group: entry.groupId, topic: entry.topic, partition: String(entry.partition) }, entry.lag);
+      }
     },
   });
   return {

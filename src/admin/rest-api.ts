@@ -1,5 +1,5 @@
 // Everything a node serves on its HTTP port besides /healthz and /readyz: /metrics, the JSON API
-// under /api/v1 and the dashboard. tide-node.ts adds createAdminRoutes(services) to its routes.
+// under /api/v1 and the dashboard. tide-node.ts adds createAdminRoutes(services, { groups }) to its routes.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrokerConfig } from '../config/broker-config.ts';
@@ -10,6 +10,7 @@ import { apiRouter, type ApiRoute } from './api-router.ts';
 import { clusterHealth, countPartitions } from './cluster-health.ts';
 import { dashboardRoute } from './dashboard-files.ts';
 import { groupRoutes, type GroupsView } from './groups-api.ts';
+import { LagHistory } from './lag-history.ts';
 import type { HttpRoute } from './http-server.ts';
 import { messageRoutes } from './messages-api.ts';
 import { createNodeMetrics } from './metrics.ts';
@@ -34,7 +35,7 @@ function optionalNumber(config: BrokerConfig, key: string, fallback: number): nu
 }
 
 export interface AdminOptions {
-  /** The coordinator's view of consumer groups, once it exists. */
+  /** The node's view of the consumer groups it coordinates (src/server/groups/groups-view.ts). */
   groups?: GroupsView | null;
 }
 
@@ -45,7 +46,8 @@ export interface AdminRuntime {
 
 export function createAdminRuntime(services: BrokerServices, options: AdminOptions = {}): AdminRuntime {
   const { config } = services;
-  const metrics = createNodeMetrics(services);
+  const groups = options.groups ?? null;
+  const metrics = createNodeMetrics(services, groups);
   const webhooks = new WebhookSender(parseWebhookUrls(config.string('alert.webhook.urls')), services.logger.child('alert-webhooks'));
   const alerts = new AlertEvaluator({
     rules: builtInAlertRules({
@@ -53,17 +55,22 @@ export function createAdminRuntime(services: BrokerServices, options: AdminOptio
       underReplicatedForMs: optionalNumber(config, 'alert.under.replicated.for.ms', defaultAlertThresholds.underReplicatedForMs),
       underMinIsrForMs: optionalNumber(config, 'alert.under.min.isr.for.ms', defaultAlertThresholds.underMinIsrForMs),
       noControllerForMs: optionalNumber(config, 'alert.no.controller.for.ms', defaultAlertThresholds.noControllerForMs),
+      consumerLagMax: optionalNumber(config, 'alert.consumer.lag.max', defaultAlertThresholds.consumerLagMax),
+      consumerLagForMs: optionalNumber(config, 'alert.consumer.lag.for.ms', defaultAlertThresholds.consumerLagForMs),
     }),
-    health: () => clusterHealth(services),
+    health: () => ({ ...clusterHealth(services), consumerLag: groups?.lagSnapshot() ?? [] }),
     webhooks,
     logger: services.logger.child('alerts'),
   });
   alerts.start(optionalNumber(config, 'alert.evaluation.interval.ms', 5000));
   const history = new ThroughputHistory();
   history.start(5000);
+  const lagHistory = groups ? new LagHistory(() => groups.lagSnapshot()) : null;
+  lagHistory?.start(5000);
   services.shutdownSignal.addEventListener('abort', () => {
     alerts.stop();
     history.stop();
+    lagHistory?.stop();
   }, { once: true });
 
   const metricsRoute: HttpRoute = async (request, response, url) => {
@@ -102,7 +109,7 @@ export function createAdminRuntime(services: BrokerServices, options: AdminOptio
     },
   ];
 
-  const api = apiRouter('/api/v1', [...generalRoutes, ...topicRoutes(services), ...messageRoutes(services), ...groupRoutes(options.groups ?? null)]);
+  const api = apiRouter('/api/v1', [...generalRoutes, ...topicRoutes(services), ...messageRoutes(services), ...groupRoutes(groups, lagHistory)]);
   return { routes: [metricsRoute, api, dashboardRoute()], alerts };
 }
 

@@ -109,6 +109,7 @@ export class LogCleanerService {
         maxOffsetMapBytes: this.settings.dedupeBufferBytes,
         throttle: (bytes) => throttle.take(bytes),
         isLastBatchOfProducer: partition.isLastBatchOfProducer,
+        signal: this.stopController.signal,
       });
       if (!result.cleaned) return null;
       this.firstDirtyOffsets.set(log, result.firstDirtyOffset);

@@ -10,6 +10,7 @@ import type { BrokerServices } from './broker-services.ts';
 import { loadOrFormatMeta, lockDataDir } from './data-dir.ts';
 import { DiskGuard } from './disk-guard-service.ts';
 import { GroupService } from './groups/group-service.ts';
+import { createGroupsView } from './groups/groups-view.ts';
 import { ProducerIdService } from './producer-ids.ts';
 import { LogCleanerService } from './log-cleaner-service.ts';
 import { ReplicaManager } from './replica-manager.ts';
@@ -124,7 +125,7 @@ export class TideNode {
       };
 
       let node: TideNode | null = null;
-      const http = new HttpServer([healthRoutes(() => node?.ready ?? false), ...createAdminRoutes(services)], logger.child('http'));
+      const http = new HttpServer([healthRoutes(() => node?.ready ?? false), ...createAdminRoutes(services, { groups: createGroupsView(groups, replicas, metadata) })], logger.child('http'));
       await http.start(httpListen.host, httpListen.port);
       node = new TideNode(nodeId, dataDir, listener, http, replicas, diskGuard, groups, beginShutdown, releaseLock, config, logger);
       node.ready = true;

@@ -52,6 +52,8 @@ export interface CleanOptions {
   maxOffsetMapBytes?: number;
   /** Clean even below min.cleanable.dirty.ratio. */
   force?: boolean;
+  /** Abandons the pass at the next batch (shutdown); the old segments stay as they were. */
+  signal?: AbortSignal;
   /** Called after every batch read or written with its size; resolves when the I/O budget allows more. */
   throttle?: (bytes: number) => Promise<void>;
   /**
@@ -127,6 +129,7 @@ export async function cleanLog(log: PartitionLog, options: CleanOptions): Promis
   const io = { bytesRead: 0, throttle: options.throttle ?? (async () => {}) };
   const checkOpen = () => {
     if (!log.isOpen) throw new CleaningAbortedError(`log ${log.dir} closed during compaction`);
+    if (options.signal?.aborted) throw new CleaningAbortedError('compaction stopped');
   };
   const map = new Map<string, number>();
   const maxMapBytes = options.maxOffsetMapBytes ?? DEFAULT_MAX_OFFSET_MAP_BYTES;

@@ -1,18 +1,20 @@
 // Proves /metrics of a real node: Prometheus text with every metric Tide promises today (state
-// gauges, traffic counters, the request histogram, process metrics), and that producing and
-// consuming with a Kafka client moves the counters, the offsets gauges and the histogram.
+// gauges, traffic counters, the request histogram, process metrics), that producing and consuming
+// with a Kafka client moves the counters, the offsets gauges and the histogram, and that
+// tide_consumer_group_lag follows a real kafkajs group as messages are produced and consumed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
 import { readPartition } from '../helpers/read-all.ts';
 import { removeDir, startTide, stopTide, type TideProcess } from '../helpers/tide-process.ts';
+import { consumeAndCommit, waitFor } from './group-client.ts';
 import { call, metricValue } from './http-client.ts';
 
 let node: TideProcess;
 let base: string;
 
 before(async () => {
-  node = await startTide();
+  node = await startTide({ args: ['--group.initial.rebalance.delay.ms', '0'] });
   base = `http://127.0.0.1:${node.httpPort}`;
 });
 
@@ -73,4 +75,30 @@ test('producing and consuming moves the counters, offsets and request histogram'
   assert.ok(metricValue(after, 'tide_broker_bytes_out_total')! > bytesOutBefore);
   assert.ok(metricValue(after, 'tide_request_duration_seconds_count', 'api="Produce"')! >= 1);
   assert.ok(metricValue(after, 'tide_request_duration_seconds_count', 'api="Fetch"')! >= 1);
+});
+
+test('tide_consumer_group_lag follows produce and consume', async () => {
+  assert.equal((await call(base, 'POST', '/api/v1/topics', { name: 'lagged', partitions: 1 })).status, 201);
+  const produce = async (count: number) => {
+    for (let index = 0; index < count; index++) assert.equal((await call(base, 'POST', '/api/v1/topics/lagged/messages', { value: `v${index}` })).status, 201);
+  };
+  const lag = async () => metricValue(await scrape(), 'tide_consumer_group_lag', 'group="lag-meter",topic="lagged",partition="0"');
+  assert.equal(await lag(), null, 'no series before the group exists');
+  assert.match(await scrape(), /^# TYPE tide_consumer_group_lag gauge$/m);
+
+  await produce(4);
+  const group = await consumeAndCommit(node.bootstrap, base, 'lag-meter', 'lagged', 4);
+  try {
+    assert.equal(await lag(), 0);
+    group.consumer.pause([{ topic: 'lagged' }]);
+    await produce(3);
+    assert.equal(await lag(), 3, 'messages produced while the consumer is paused are lag');
+    group.consumer.resume([{ topic: 'lagged' }]);
+    await waitFor('the consumer to catch up and commit', async () => ((await lag()) === 0 ? true : undefined));
+    assert.equal(group.received.length, 7);
+  } finally {
+    await group.stop();
+  }
+  await produce(2);
+  assert.equal(await lag(), 2, 'an empty group keeps its lag');
 });

@@ -1,19 +1,23 @@
 // Proves the JSON API of a real `tide start` process: cluster info; topics created, described,
 // re-configured, grown and deleted; test messages produced over HTTP (text, binary, headers, keyed
 // partitioning) and by kafkajs with gzip, then browsed back decoded by offset and by timestamp;
-// and every kind of mistake answered with a JSON 4xx that says what is wrong.
+// a real kafkajs consumer group listed and described (members, assignment, committed offsets, lag)
+// and its offsets reset (refused with 409 while it has members, then to earliest, an offset,
+// latest and a timestamp); and every kind of mistake answered with a JSON 4xx that says what is
+// wrong.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { partitionForKey } from '../../src/admin/key-partitioner.ts';
 import { removeDir, startTide, stopTide, type TideProcess } from '../helpers/tide-process.ts';
+import { consumeAndCommit, waitFor } from './group-client.ts';
 import { call } from './http-client.ts';
 
 let node: TideProcess;
 let base: string;
 
 before(async () => {
-  node = await startTide();
+  node = await startTide({ args: ['--group.initial.rebalance.delay.ms', '0'] });
   base = `http://127.0.0.1:${node.httpPort}`;
 });
 
@@ -150,8 +154,82 @@ test('mistakes get JSON errors that say what is wrong', async () => {
   await expectError(call(base, 'POST', '/api/v1/topics/rest-errors/messages', { value: '***', encoding: 'base64' }), 400, /not valid base64/);
   await expectError(call(base, 'POST', '/api/v1/topics/rest-errors/messages', { value: 'a', headers: 'h' }), 400, /headers/);
   await expectError(call(base, 'PUT', '/api/v1/topics/rest-errors'), 405, /not allowed/);
-  await expectError(call(base, 'GET', '/api/v1/groups/some-group'), 501, /not available/);
-  const groups = await call(base, 'GET', '/api/v1/groups');
-  assert.equal(groups.status, 200);
-  assert.equal(groups.body.available, false, 'the group list says it is not wired rather than pretending to be empty');
+  await expectError(call(base, 'GET', '/api/v1/groups/some-group'), 404, /consumer group some-group does not exist/);
+  await expectError(call(base, 'POST', '/api/v1/groups/some-group/offsets', { to: 'earliest' }), 404, /consumer group some-group does not exist/);
+  await expectError(call(base, 'POST', '/api/v1/groups/some-group/offsets', { to: 'yesterday' }), 400, /"to" must be one of/);
+  await expectError(call(base, 'POST', '/api/v1/groups/some-group/offsets', { to: 'offset', topic: 'rest-errors' }), 400, /"partition" and "offset" are required/);
+  await expectError(call(base, 'POST', '/api/v1/groups/some-group/offsets', { to: 'timestamp' }), 400, /"timestampMs"/);
+  await expectError(call(base, 'POST', '/api/v1/groups/some-group/offsets', { to: 'latest', colour: 'red' }), 400, /unknown field "colour"/);
+  await expectError(call(base, 'GET', '/api/v1/groups/some-group/offsets'), 405, /not allowed/);
+});
+
+test('consumer groups: a real kafkajs group with members, assignment, offsets and lag; offset resets', async () => {
+  assert.equal((await call(base, 'POST', '/api/v1/topics', { name: 'rest-group', partitions: 2 })).status, 201);
+  for (let index = 0; index < 6; index++) {
+    assert.equal((await call(base, 'POST', '/api/v1/topics/rest-group/messages', { value: `m${index}`, partition: index % 2 })).status, 201);
+  }
+  const group = await consumeAndCommit(node.bootstrap, base, 'rest-readers', 'rest-group', 6);
+  try {
+    const list = await call(base, 'GET', '/api/v1/groups');
+    assert.equal(list.status, 200);
+    assert.equal(list.body.available, true);
+    const summary = list.body.groups.find((g: any) => g.groupId === 'rest-readers');
+    assert.deepEqual(summary, { groupId: 'rest-readers', state: 'Stable', protocolType: 'consumer', protocol: summary.protocol, members: 1, totalLag: 0 });
+    assert.equal(typeof summary.protocol, 'string');
+
+    const detail = await call(base, 'GET', '/api/v1/groups/rest-readers');
+    assert.equal(detail.status, 200);
+    assert.equal(detail.body.memberDetails.length, 1);
+    const member = detail.body.memberDetails[0];
+    assert.equal(member.clientId, 'admin-test-rest-readers');
+    assert.deepEqual(member.assignment, [{ topic: 'rest-group', partitions: [0, 1] }]);
+    assert.equal(detail.body.leaderId, member.memberId);
+    assert.ok(detail.body.generationId >= 1);
+    assert.deepEqual(detail.body.offsets, [
+      { topic: 'rest-group', partition: 0, committedOffset: 3, highWatermark: 3, lag: 0, memberId: member.memberId },
+      { topic: 'rest-group', partition: 1, committedOffset: 3, highWatermark: 3, lag: 0, memberId: member.memberId },
+    ]);
+
+    // Paused, the member stays in the group while new messages make lag.
+    group.consumer.pause([{ topic: 'rest-group' }]);
+    for (let index = 0; index < 2; index++) await call(base, 'POST', '/api/v1/topics/rest-group/messages', { value: `late${index}`, partition: 0 });
+    const lagging = await call(base, 'GET', '/api/v1/groups/rest-readers');
+    assert.deepEqual(lagging.body.offsets.map((o: any) => [o.partition, o.committedOffset, o.highWatermark, o.lag]), [[0, 3, 5, 2], [1, 3, 3, 0]]);
+    assert.equal(lagging.body.totalLag, 2);
+
+    const refused = await call(base, 'POST', '/api/v1/groups/rest-readers/offsets', { to: 'earliest' });
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error, /rest-readers has 1 member\(s\); stop them first/);
+  } finally {
+    await group.stop();
+  }
+  await waitFor('the group to become empty', async () => {
+    const { body } = await call(base, 'GET', '/api/v1/groups/rest-readers');
+    return body.members === 0 ? true : undefined;
+  });
+
+  const lagOf = (reply: { body: any }) => reply.body.offsets.map((o: any) => [o.partition, o.committedOffset, o.lag]);
+  const earliest = await call(base, 'POST', '/api/v1/groups/rest-readers/offsets', { to: 'earliest' });
+  assert.equal(earliest.status, 200, JSON.stringify(earliest.body));
+  assert.deepEqual(lagOf(earliest), [[0, 0, 5], [1, 0, 3]]);
+  const one = await call(base, 'POST', '/api/v1/groups/rest-readers/offsets', { to: 'offset', topic: 'rest-group', partition: 1, offset: 2 });
+  assert.deepEqual(lagOf(one), [[0, 0, 5], [1, 2, 1]]);
+  const beyond = await call(base, 'POST', '/api/v1/groups/rest-readers/offsets', { to: 'offset', topic: 'rest-group', partition: 0, offset: 1000 });
+  assert.deepEqual(lagOf(beyond), [[0, 5, 0], [1, 2, 1]], 'an offset past the end moves to the high watermark');
+  const latest = await call(base, 'POST', '/api/v1/groups/rest-readers/offsets', { to: 'latest', topic: 'rest-group' });
+  assert.deepEqual(lagOf(latest), [[0, 5, 0], [1, 3, 0]]);
+  const byTime = await call(base, 'POST', '/api/v1/groups/rest-readers/offsets', { to: 'timestamp', timestampMs: 0 });
+  assert.deepEqual(lagOf(byTime), [[0, 0, 5], [1, 0, 3]], 'timestamp 0 is before every record');
+  const described = await call(base, 'GET', '/api/v1/groups/rest-readers');
+  assert.equal(described.body.state, 'Empty');
+  assert.equal(described.body.totalLag, 8);
+  const history = await call(base, 'GET', '/api/v1/groups/rest-readers/lag-history');
+  assert.equal(history.status, 200);
+  assert.equal(history.body.samples.at(-1).totalLag, 8);
+
+  const missingTopic = await call(base, 'POST', '/api/v1/groups/rest-readers/offsets', { to: 'latest', topic: 'no-such-topic' });
+  assert.equal(missingTopic.status, 404);
+  assert.match(missingTopic.body.error, /topic no-such-topic does not exist/);
+  const missingPartition = await call(base, 'POST', '/api/v1/groups/rest-readers/offsets', { to: 'offset', topic: 'rest-group', partition: 9, offset: 0 });
+  assert.equal(missingPartition.status, 404);
 });

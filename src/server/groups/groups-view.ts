@@ -126,7 +126,8 @@ export function createGroupsView(groups: GroupService, replicas: ReplicaManager,
       else if (spec.to === 'latest') offset = local.highWatermark;
       else if (spec.to === 'timestamp') offset = Math.min((await local.log.offsetForTimestamp(spec.timestampMs))?.offset ?? local.highWatermark, local.highWatermark);
       // Like kafka-consumer-groups --to-offset: an offset outside the log is moved to its nearest end.
-      else offset = Math.min(Math.max(spec.offset, local.logStartOffset), local.highWatermark);
+      else if (spec.to === 'offset') offset = Math.min(Math.max(spec.offset, local.logStartOffset), local.highWatermark);
+      else throw new ApiError(400, 'unknown reset target');
       targets.push({ topic, partition, offset });
     }
     return targets;
