@@ -13,6 +13,7 @@ const files: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'api.js': 'text/javascript; charset=utf-8',
   'pages.js': 'text/javascript; charset=utf-8',
+  'groups-pages.js': 'text/javascript; charset=utf-8',
   'chart.js': 'text/javascript; charset=utf-8',
   'dom.js': 'text/javascript; charset=utf-8',
   'favicon.svg': 'image/svg+xml',

@@ -29,6 +29,15 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   { key: 'http.listen', type: 'hostport', default: '127.0.0.1:8080', doc: 'HTTP listener for the dashboard, REST API, /metrics, /healthz and /readyz.' },
   { key: 'cluster.id', type: 'string', default: null, doc: 'Cluster id written to meta.properties on first start (generated when unset). A data dir from another cluster is refused.' },
 
+  { key: 'controller.quorum.voters', type: 'string', default: null, doc: 'The controller quorum as id@host:port,id@host:port,... (the controller.listen address of each voter). Set: the node joins that cluster (a voter when its node.id is listed, else an observer). Unset: a single node that is its own controller.' },
+  { key: 'controller.listen', type: 'hostport', default: null, doc: 'Internal listener for Raft and controller requests between nodes (host:port). Defaults to this node\'s address in controller.quorum.voters; an observer needs none.' },
+  { key: 'controller.election.timeout.ms', type: 'int', default: 1000, min: 200, max: 60_000, doc: 'A follower that hears nothing from the active controller for this long (plus a random part of it) starts an election.' },
+  { key: 'controller.rpc.timeout.ms', type: 'int', default: 15_000, min: 500, max: 300_000, doc: 'How long a node keeps trying to reach the active controller for a forwarded request (CreateTopics, registration ...) before it answers REQUEST_TIMED_OUT.' },
+  { key: 'controller.snapshot.every.entries', type: 'int', default: 10_000, min: 10, doc: 'Take a snapshot of the metadata image (and compact the metadata log) after this many entries.' },
+  { key: 'broker.rack', type: 'string', default: null, doc: 'Rack or zone of this node; placement spreads a partition\'s replicas over racks.' },
+  { key: 'broker.heartbeat.interval.ms', type: 'int', default: 1000, min: 50, max: 60_000, doc: 'How often a broker heartbeats to the active controller (cluster mode).' },
+  { key: 'broker.session.timeout.ms', type: 'int', default: 6000, min: 500, max: 600_000, doc: 'A broker whose last heartbeat is older than this is fenced and loses its leaderships (cluster mode).' },
+
   { key: 'socket.request.max.bytes', type: 'int', default: 100 * MiB, min: 1024, max: 1 * GiB, doc: 'Largest request frame accepted; checked against the 4-byte size prefix before anything is allocated. A larger frame closes the connection.' },
   { key: 'queued.max.requests.per.connection', type: 'int', default: 100, min: 1, max: 10_000, doc: 'Requests in flight on one connection; reading from the socket pauses while this many are unanswered.' },
   { key: 'connections.max.idle.ms', type: 'long', default: 600_000, min: 1000, doc: 'Connections idle for this long are closed.' },

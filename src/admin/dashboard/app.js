@@ -1,7 +1,8 @@
 // The dashboard shell: hash routing, a live refresh every few seconds, the status line and the
 // firing-alerts badge.
 import { get } from './api.js';
-import { alertsPage, brokersPage, groupPage, groupsPage, messagesPage, overviewPage, topicPage, topicsPage } from './pages.js';
+import { groupPage, groupsPage } from './groups-pages.js';
+import { alertsPage, brokersPage, messagesPage, overviewPage, topicPage, topicsPage } from './pages.js';
 
 const refreshIntervalMs = 5000;
 

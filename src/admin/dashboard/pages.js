@@ -5,7 +5,7 @@ import { api, get } from './api.js';
 import { rates, throughputChart } from './chart.js';
 import { card, formatBytes, formatNumber, formatTime, h, pill, replace, table } from './dom.js';
 
-function showResult(element, promise, success) {
+export function showResult(element, promise, success) {
   replace(element);
   element.className = 'message';
   return promise.then((value) => {
@@ -31,7 +31,7 @@ function parseConfigLines(text) {
   return configs;
 }
 
-function field(label, input) {
+export function field(label, input) {
   return h('label', { class: 'field' }, label, input);
 }
 
@@ -265,44 +265,6 @@ export function messagesPage(root, params) {
     wantedTopic = null;
     // Live: new messages in the shown range appear without pressing the button again.
     await browse();
-  };
-}
-
-// ------------------------------------------------------------------ groups
-
-export function groupsPage(root) {
-  const body = h('div');
-  replace(root, h('h1', {}, 'Consumer groups'), body);
-  return async () => {
-    const { available, groups } = await get('/groups');
-    if (!available) {
-      replace(body, h('div', { class: 'empty', id: 'groups-unavailable' }, 'No consumer group data yet: this node does not serve the groups API yet.'));
-      return;
-    }
-    replace(body, table(['Group', 'State', 'Protocol', { text: 'Members', class: 'num' }, { text: 'Total lag', class: 'num' }], groups.map((group) => h('tr', {},
-      h('td', {}, h('a', { href: `#/groups/${encodeURIComponent(group.groupId)}` }, group.groupId)),
-      h('td', {}, pill(group.state, group.state === 'Stable' ? 'ok' : group.state === 'Empty' ? 'muted' : 'warn')),
-      h('td', {}, group.protocol ?? '–'),
-      h('td', { class: 'num' }, formatNumber(group.members)),
-      h('td', { class: 'num' }, formatNumber(group.totalLag)))), 'No consumer groups yet.'));
-  };
-}
-
-export function groupPage(root, params) {
-  const body = h('div');
-  replace(root, h('h1', {}, 'Consumer group ', h('span', { class: 'mono' }, params.id)), body);
-  return async () => {
-    const group = await get(`/groups/${encodeURIComponent(params.id)}`);
-    replace(body,
-      h('div', { class: 'cards' }, card('State', group.state), card('Members', formatNumber(group.members)), card('Total lag', formatNumber(group.totalLag)), card('Generation', String(group.generationId))),
-      h('h2', {}, 'Lag per partition'),
-      table(['Topic', 'Partition', { text: 'Committed', class: 'num' }, { text: 'High watermark', class: 'num' }, { text: 'Lag', class: 'num' }, 'Member'], group.offsets.map((o) => h('tr', {},
-        h('td', {}, o.topic), h('td', {}, String(o.partition)), h('td', { class: 'num' }, formatNumber(o.committedOffset)),
-        h('td', { class: 'num' }, formatNumber(o.highWatermark)), h('td', { class: 'num' }, formatNumber(o.lag)), h('td', { class: 'mono' }, o.memberId ?? '–')))),
-      h('h2', {}, 'Members'),
-      table(['Member', 'Client', 'Host', 'Assignment'], group.memberDetails.map((m) => h('tr', {},
-        h('td', { class: 'mono' }, m.memberId), h('td', {}, m.clientId), h('td', {}, m.clientHost),
-        h('td', { class: 'mono' }, m.assignment.map((a) => `${a.topic}[${a.partitions.join(',')}]`).join(' '))))));
   };
 }
 

@@ -1,0 +1,129 @@
+// The node's internal TCP listener (controller.listen): Raft messages from peers and controller
+// RPCs from every node. Bad input (an oversized or malformed frame) closes that connection with a
+// log line; it never reaches Raft or the controller. Connections and in-flight requests are bounded.
+import { createServer, type Server, type Socket } from 'node:net';
+import { FrameDecoder } from '../network/frame-decoder.ts';
+import type { Logger } from '../util/log.ts';
+import { FrameKind, decodeFrame, encodeJsonFrame, internalFrameBytesMax } from './internal-frames.ts';
+
+export interface InternalListenerHandlers {
+  /** A Raft message's bytes, still encoded. */
+  onRaft(message: Uint8Array): void;
+  /** A controller RPC; the answer is sent back on the same connection. */
+  onRequest(request: unknown): Promise<unknown>;
+}
+
+export interface InternalListenerLimits {
+  connectionsMax: number;
+  inFlightRequestsPerConnectionMax: number;
+  frameBytesMax: number;
+}
+
+export const defaultInternalListenerLimits: InternalListenerLimits = {
+  connectionsMax: 1024,
+  inFlightRequestsPerConnectionMax: 256,
+  frameBytesMax: internalFrameBytesMax,
+};
+
+export class InternalListener {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  private closed = false;
+
+  constructor(
+    private readonly handlers: InternalListenerHandlers,
+    private readonly logger: Logger,
+    private readonly limits: InternalListenerLimits = defaultInternalListenerLimits,
+  ) {}
+
+  get port(): number {
+    const address = this.server?.address();
+    return address && typeof address === 'object' ? address.port : 0;
+  }
+
+  async start(host: string, port: number): Promise<void> {
+    const server = createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (error) => this.logger.error('internal listener error', { error: error.message }));
+    this.server = server;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closed || this.sockets.size >= this.limits.connectionsMax) {
+      this.logger.warn('internal connection refused', { remote: socket.remoteAddress, reason: this.closed ? 'closing' : 'too many connections' });
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder(this.limits.frameBytesMax);
+    let inFlight = 0;
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.on('data', (chunk: Buffer) => {
+      let payloads: Buffer[];
+      try {
+        payloads = decoder.push(chunk);
+      } catch (error) {
+        this.logger.warn('closing internal connection: bad frame', { remote, error: (error as Error).message });
+        socket.destroy();
+        return;
+      }
+      for (const payload of payloads) {
+        let frame;
+        try {
+          frame = decodeFrame(payload);
+        } catch (error) {
+          this.logger.warn('closing internal connection: bad frame', { remote, error: (error as Error).message });
+          socket.destroy();
+          return;
+        }
+        if (frame.kind === FrameKind.Raft) {
+          this.handlers.onRaft(frame.message);
+          continue;
+        }
+        if (frame.kind !== FrameKind.Request) {
+          this.logger.warn('closing internal connection: unexpected response frame', { remote });
+          socket.destroy();
+          return;
+        }
+        if (inFlight >= this.limits.inFlightRequestsPerConnectionMax) {
+          this.logger.warn('closing internal connection: too many requests in flight', { remote, inFlight });
+          socket.destroy();
+          return;
+        }
+        inFlight++;
+        const correlationId = frame.correlationId;
+        this.handlers.onRequest(frame.value).then(
+          (answer) => answer,
+          (error: unknown) => ({ error: 'internal', message: (error as Error).message }),
+        ).then((answer) => {
+          inFlight--;
+          if (socket.destroyed) return;
+          try {
+            socket.write(encodeJsonFrame(FrameKind.Response, correlationId, answer));
+          } catch (error) {
+            this.logger.error('cannot send rpc answer', { remote, error: (error as Error).message });
+            socket.destroy();
+          }
+        });
+      }
+    });
+    socket.on('error', (error) => this.logger.debug('internal connection error', { remote, error: error.message }));
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+}
