@@ -116,7 +116,7 @@ export function groupRoutes(groups: GroupsView | null, lagHistory: LagHistory | 
     {
       method: 'GET', path: '/api/v1/groups/:id/lag-history', handler: async ({ params }) => {
         const group = await describe(params['id']!);
-        return [200, { groupId: group.groupId, samples: lagHistory?.history(group.groupId) ?? [{ timeMs: Date.now(), totalLag: group.totalLag }] }];
+        return [200, { groupId: group.groupId, samples: lagHistory?.history(group.groupId, group.totalLag) ?? [{ timeMs: Date.now(), totalLag: group.totalLag }] }];
       },
     },
     {

@@ -49,10 +49,9 @@ export class LagHistory {
     for (const groupId of this.byGroup.keys()) if (!totals.has(groupId)) this.byGroup.delete(groupId);
   }
 
-  /** The kept points of one group plus one taken now, oldest first. */
-  history(groupId: string): LagPoint[] {
-    const now = totalsByGroup(this.snapshot().filter((entry) => entry.groupId === groupId)).get(groupId) ?? null;
-    return [...(this.byGroup.get(groupId) ?? []), { timeMs: this.nowMs(), totalLag: now }];
+  /** The kept points of one group plus the current total (the caller has just computed it), oldest first. */
+  history(groupId: string, currentTotalLag: number | null): LagPoint[] {
+    return [...(this.byGroup.get(groupId) ?? []), { timeMs: this.nowMs(), totalLag: currentTotalLag }];
   }
 }
 

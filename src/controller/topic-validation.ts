@@ -1,7 +1,8 @@
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { ConfigError } from '../config/config-error.ts';
 import { collisionKey, topicNameProblem, validateTopicConfig } from '../config/topic-config.ts';
-import type { MetadataImage } from './metadata-image.ts';
+import type { MetadataImage, TopicMetadata } from './metadata-image.ts';
+import { placePartitions, placementLoad, type PlacementBroker } from './placement.ts';
 import { failure, type AlterConfigOperation, type CreateTopicRequest, type TopicChangeResult } from './topic-requests.ts';
 
 export interface TopicLimits {
@@ -17,9 +18,12 @@ export interface ValidTopicCreation {
 
 /**
  * Checks a CreateTopics entry the way Kafka does and picks replicas. `brokerIds` are the unfenced
- * brokers; replicas and leaders are spread round-robin from a start that rotates with the topic count.
+ * brokers, `racks` their `broker.rack` (missing: no rack); replicas and leaders are spread over
+ * brokers and racks by `placePartitions`, counting what the image already places on each broker.
  */
-export function validateTopicChange(image: MetadataImage, request: CreateTopicRequest, limits: TopicLimits, brokerIds: number[]): TopicChangeResult | ValidTopicCreation {
+export function validateTopicChange(
+  image: MetadataImage, request: CreateTopicRequest, limits: TopicLimits, brokerIds: number[], racks: ReadonlyMap<number, string | null> = new Map(),
+): TopicChangeResult | ValidTopicCreation {
   const nameProblem = topicNameProblem(request.name);
   if (nameProblem) return failure(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
   if (image.topicsByName.has(request.name)) return failure(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${request.name} already exists`);
@@ -46,27 +50,49 @@ export function validateTopicChange(image: MetadataImage, request: CreateTopicRe
   if (replicationFactor > brokerIds.length) {
     return failure(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${replicationFactor} is larger than the ${brokerIds.length} available broker(s)`);
   }
-  const sorted = [...brokerIds].sort((a, b) => a - b);
-  const start = image.topicsByName.size % sorted.length;
-  const replicaAssignments: number[][] = [];
-  for (let partition = 0; partition < partitions; partition++) {
-    const replicas: number[] = [];
-    for (let replica = 0; replica < replicationFactor; replica++) replicas.push(sorted[(start + partition + replica) % sorted.length]!);
-    replicaAssignments.push(replicas);
-  }
+  const replicaAssignments = placePartitions(placementBrokers(brokerIds, racks), partitions, replicationFactor, placementLoad(image), image.topicsByName.size);
   return { replicaAssignments, configs: configs.configs };
+}
+
+/**
+ * Checks a CreatePartitions increase of `topic` to `totalCount` and places the new partitions with
+ * the replication factor of its existing ones, over the unfenced `brokerIds`.
+ */
+export function validatePartitionIncrease(
+  image: MetadataImage, topic: TopicMetadata, totalCount: number, limits: TopicLimits, brokerIds: number[], racks: ReadonlyMap<number, string | null> = new Map(),
+): TopicChangeResult | { replicaAssignments: number[][] } {
+  if (!Number.isSafeInteger(totalCount) || totalCount <= topic.partitions.length) {
+    return failure(ErrorCode.INVALID_PARTITIONS, `topic ${topic.name} has ${topic.partitions.length} partitions; the new count ${totalCount} must be larger`);
+  }
+  if (totalCount > limits.maxPartitionsPerTopic) {
+    return failure(ErrorCode.INVALID_PARTITIONS, `${totalCount} partitions exceed max.partitions.per.topic ${limits.maxPartitionsPerTopic}`);
+  }
+  const replicationFactor = topic.partitions[0]?.replicas.length ?? 1;
+  if (replicationFactor > brokerIds.length) {
+    return failure(ErrorCode.INVALID_REPLICATION_FACTOR, `topic ${topic.name} has replication factor ${replicationFactor} but only ${brokerIds.length} broker(s) are available`);
+  }
+  const replicaAssignments = placePartitions(placementBrokers(brokerIds, racks), totalCount - topic.partitions.length, replicationFactor, placementLoad(image), image.topicsByName.size + topic.partitions.length);
+  return { replicaAssignments };
+}
+
+function placementBrokers(brokerIds: number[], racks: ReadonlyMap<number, string | null>): PlacementBroker[] {
+  return [...new Set(brokerIds)].map((nodeId) => ({ nodeId, rack: racks.get(nodeId) ?? null }));
 }
 
 function validateAssignments(request: CreateTopicRequest, limits: TopicLimits, brokerIds: number[], configs: { configs: Record<string, string> }): TopicChangeResult | ValidTopicCreation {
   const sorted = [...request.assignments].sort((a, b) => a.partition - b.partition);
   if (sorted.length > limits.maxPartitionsPerTopic) return failure(ErrorCode.INVALID_PARTITIONS, `too many partitions (${sorted.length})`);
   const known = new Set(brokerIds);
+  const replicationFactor = sorted[0]?.brokerIds.length ?? 0;
   const replicaAssignments: number[][] = [];
   for (let index = 0; index < sorted.length; index++) {
     const entry = sorted[index]!;
     if (entry.partition !== index) return failure(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'partitions in the assignment must be 0..n-1 without gaps');
     if (entry.brokerIds.length === 0 || new Set(entry.brokerIds).size !== entry.brokerIds.length) {
       return failure(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `partition ${entry.partition}: replicas must be distinct and not empty`);
+    }
+    if (entry.brokerIds.length !== replicationFactor) {
+      return failure(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `partition ${entry.partition}: all partitions must have the same number of replicas (${replicationFactor})`);
     }
     const unknown = entry.brokerIds.find((id) => !known.has(id));
     if (unknown !== undefined) return failure(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `partition ${entry.partition}: broker ${unknown} is not available`);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { MetadataImage, TopicMetadata } from '../controller/metadata-image.ts';
 import { effectiveTopicConfig } from '../config/topic-config.ts';
 import { PartitionLog } from '../storage/partition-log.ts';
+import { powerLossFsyncHook } from '../chaos/power-loss-journal.ts';
 import { writeFileAtomic } from '../storage/checkpoint-file.ts';
 import type { Logger } from '../util/log.ts';
 import { logConfigFrom } from './log-config.ts';
@@ -112,7 +113,8 @@ export class ReplicaManager {
     const effective = effectiveTopicConfig(topic.configs, this.brokerDefaults());
     const config = logConfigFrom(effective);
     const logger = this.logger.child(`${topic.name}-${partitionIndex}`);
-    const log = await PartitionLog.open(dir, config, { logger });
+    // onFsync is undefined unless the power-loss test mode is on (see src/chaos/power-loss-journal.ts).
+    const log = await PartitionLog.open(dir, config, { logger, onFsync: powerLossFsyncHook() });
     // Idempotent producers' state: the snapshot next to the log, then the log after it.
     const producers = await PartitionProducers.load(log, logger);
     return new Partition(topic.name, topic.topicId, partitionIndex, log, leaderEpoch, config, Number(effective['min.insync.replicas']), producers);

@@ -2,6 +2,12 @@ import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { LocalMetadataStore } from '../controller/local-metadata-store.ts';
+import type { MetadataService } from '../controller/metadata-service.ts';
+import { ClusterMembership } from '../cluster/cluster-membership.ts';
+import { startClusterGroups } from '../cluster/cluster-groups.ts';
+import { quorumRoute } from '../cluster/quorum-route.ts';
+import { parseVoters } from '../cluster/voters.ts';
+import { ProducerIdManager } from '../coordinator/producer-id-manager.ts';
 import { HttpServer, healthRoutes } from '../admin/http-server.ts';
 import { createAdminRoutes } from '../admin/rest-api.ts';
 import { KafkaListener } from '../network/listener.ts';
@@ -33,6 +39,8 @@ export class TideNode {
     private readonly releaseLock: () => void,
     private readonly config: BrokerConfig,
     private readonly logger: Logger,
+    /** Set in cluster mode (controller.quorum.voters given). */
+    readonly cluster: ClusterMembership | null = null,
   ) {}
 
   get kafkaAddress(): string {
@@ -64,7 +72,6 @@ export class TideNode {
       const diskGuard = new DiskGuard(dataDir, Number(config.string('disk.max.used.ratio')), logger.child('disk'));
       await diskGuard.start();
       const replicas = new ReplicaManager(dataDir, nodeId, () => config.topicDefaults(), logger.child('replicas'));
-      const producerIds = await ProducerIdService.open(dataDir, logger.child('producer-ids'));
 
       const shutdownController = new AbortController();
       const beginShutdown = () => shutdownController.abort();
@@ -94,21 +101,54 @@ export class TideNode {
         host: listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host,
         port: listener.port,
       };
-      const metadata = await LocalMetadataStore.open(
+      const limits = {
+        defaultPartitions: config.int('num.partitions'),
+        defaultReplicationFactor: config.int('default.replication.factor'),
+        maxPartitionsPerTopic: config.int('max.partitions.per.topic'),
+      };
+      const votersSetting = config.string('controller.quorum.voters');
+      const cluster = votersSetting === null ? null : await ClusterMembership.start({
+        nodeId,
+        dataDir,
+        clusterId: identity.clusterId,
+        voters: parseVoters(votersSetting),
+        controllerListen: config.hostPort('controller.listen'),
+        advertised,
+        rack: config.string('broker.rack'),
+        heartbeatIntervalMs: config.int('broker.heartbeat.interval.ms'),
+        sessionTimeoutMs: config.int('broker.session.timeout.ms'),
+        electionTimeoutMs: config.int('controller.election.timeout.ms'),
+        rpcTimeoutMs: config.int('controller.rpc.timeout.ms'),
+        snapshotEveryEntries: config.int('controller.snapshot.every.entries'),
+        limits,
+        logger: logger.child('cluster'),
+        onFatal: (error) => {
+          // The metadata log cannot be written: this node would act on a stale image. Stop hard.
+          logger.error('metadata log failed; exiting', { error: error.message });
+          process.exit(70);
+        },
+      });
+      const metadata: MetadataService = cluster ? cluster.metadata : await LocalMetadataStore.open(
         dataDir,
         identity.clusterId,
         { nodeId, host: advertised.host, port: advertised.port, rack: null, fenced: false },
-        {
-          defaultPartitions: config.int('num.partitions'),
-          defaultReplicationFactor: config.int('default.replication.factor'),
-          maxPartitionsPerTopic: config.int('max.partitions.per.topic'),
-        },
+        limits,
         logger.child('metadata'),
       );
       metadata.onChange((image) => replicas.reconcile(image));
       await replicas.start(metadata.image(), config.int('log.retention.check.interval.ms'), LogCleanerService.settingsFrom(config));
+      // In a cluster, producer-id blocks are metadata records, so no two nodes ever hand out the same id.
+      const producerIds = cluster
+        ? new ProducerIdService(new ProducerIdManager({ reserveBlock: cluster.reserveProducerIds }), logger.child('producer-ids'))
+        : await ProducerIdService.open(dataDir, logger.child('producer-ids'));
       const groups = new GroupService({ nodeId, metadata, replicas, ...GroupService.optionsFrom(config), logger: logger.child('groups') });
-      await groups.start();
+      if (cluster) {
+        cluster.startBroker(cluster.internalAddress);
+        // __consumer_offsets is created once brokers have joined; start-up does not wait for the quorum.
+        startClusterGroups(groups, cluster, shutdownController.signal, logger.child('groups'));
+      } else {
+        await groups.start();
+      }
       services = {
         nodeId,
         clusterId: identity.clusterId,
@@ -125,9 +165,9 @@ export class TideNode {
       };
 
       let node: TideNode | null = null;
-      const http = new HttpServer([healthRoutes(() => node?.ready ?? false), ...createAdminRoutes(services, { groups: createGroupsView(groups, replicas, metadata) })], logger.child('http'));
+      const http = new HttpServer([healthRoutes(() => node?.ready ?? false), quorumRoute(() => cluster?.quorumState() ?? null), ...createAdminRoutes(services, { groups: createGroupsView(groups, replicas, metadata) })], logger.child('http'));
       await http.start(httpListen.host, httpListen.port);
-      node = new TideNode(nodeId, dataDir, listener, http, replicas, diskGuard, groups, beginShutdown, releaseLock, config, logger);
+      node = new TideNode(nodeId, dataDir, listener, http, replicas, diskGuard, groups, beginShutdown, releaseLock, config, logger, cluster);
       node.ready = true;
       logger.info('node ready', { kafka: node.kafkaAddress, http: node.httpAddress, dataDir, clusterId: identity.clusterId });
       return node;
@@ -140,11 +180,14 @@ export class TideNode {
   /** Stops accepting, lets in-flight requests finish (long polls answer at once), fsyncs and closes. */
   async stop(): Promise<void> {
     this.ready = false;
+    // Controlled shutdown: the controller moves this node's leaderships away before it stops serving.
+    await this.cluster?.leave(this.config.int('shutdown.timeout.ms'));
     this.beginShutdown();
     // Before the listener drains: parked JoinGroup/SyncGroup requests are answered NOT_COORDINATOR now.
     await this.groups.stop();
     await this.listener.close(this.config.int('shutdown.timeout.ms'));
     await this.replicas.close();
+    await this.cluster?.stop();
     this.diskGuard.stop();
     await this.http.close();
     this.releaseLock();

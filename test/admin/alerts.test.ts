@@ -1,7 +1,8 @@
 // Proves the alert evaluator and webhook delivery in-process: a condition becomes pending, fires
 // once its rule's "for" duration has passed and resolves when it clears; every transition is POSTed
 // as JSON to a real local HTTP receiver, retried after failures, and a dead webhook never holds up
-// evaluation. Also checks the key partitioner against kafkajs's murmur2.
+// evaluation; the consumer-lag rule goes by partition against alert.consumer.lag.max and its
+// duration. Also checks the key partitioner against kafkajs's murmur2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -180,4 +181,33 @@ test('murmur2 matches the Kafka client implementation', () => {
     assert.equal(murmur2(Buffer.from(key)), kafkajsMurmur2(Buffer.from(key)), `key "${key}"`);
   }
   assert.equal(murmur2(Buffer.from('21')), -973932308, 'the value Kafka\'s own Utils tests give');
+});
+
+test('consumer lag above the threshold is pending for its duration, then fires per partition, then resolves', () => {
+  let now = 5_000_000;
+  const thresholds = { ...defaultAlertThresholds, consumerLagMax: 100, consumerLagForMs: 60_000 };
+  let lags = [
+    { groupId: 'g', topic: 't', partition: 0, lag: 101 },
+    { groupId: 'g', topic: 't', partition: 1, lag: 100 },
+  ];
+  const evaluator = new AlertEvaluator({
+    rules: builtInAlertRules(thresholds), health: () => ({ ...healthy(), consumerLag: lags }), webhooks: null, logger: silentLogger, nowMs: () => now,
+  });
+  evaluator.evaluate();
+  assert.deepEqual(evaluator.snapshot().pending.map((alert) => [alert.name, alert.labels]), [['TideConsumerLag', { group: 'g', topic: 't', partition: '0' }]], 'lag equal to the maximum is not above it');
+  now += thresholds.consumerLagForMs - 1;
+  evaluator.evaluate();
+  assert.equal(evaluator.snapshot().firing.length, 0);
+  now += 1;
+  evaluator.evaluate();
+  const [firing] = evaluator.snapshot().firing;
+  assert.equal(firing?.name, 'TideConsumerLag');
+  assert.equal(firing?.description, 'group g is 101 messages behind on t-0 (above 100)');
+  lags = [{ groupId: 'g', topic: 't', partition: 0, lag: 3 }];
+  now += 1000;
+  evaluator.evaluate();
+  const snapshot = evaluator.snapshot();
+  assert.equal(snapshot.firing.length, 0);
+  assert.deepEqual(snapshot.resolved.map((alert) => [alert.name, alert.state]), [['TideConsumerLag', 'resolved']]);
+  assert.deepEqual(builtInAlertRules().find((rule) => rule.name === 'TideConsumerLag')?.forMs, 300_000, 'the default duration is five minutes');
 });

@@ -73,7 +73,7 @@ test('every page loads without errors and shows real data', async () => {
   await partitionRow.locator('td.lag', { hasText: '3' }).waitFor({ timeout: appearTimeoutMs });
   const memberId = (await call(base, 'GET', '/api/v1/groups/dash-readers')).body.memberDetails[0].memberId;
   assert.deepEqual(await partitionRow.locator('td').allTextContents(), ['dash-orders', '1', '1', '4', '3', memberId], 'topic, partition, committed, high watermark, lag, member');
-  await page.getByText('admin-test-dash-readers').waitFor({ timeout: appearTimeoutMs });
+  await page.getByRole('cell', { name: 'admin-test-dash-readers', exact: true }).waitFor({ timeout: appearTimeoutMs });
   assert.equal(await page.locator('svg[aria-label="lag over time"]').count(), 1);
   assert.equal(await page.locator('#reset-offsets button[type="submit"]').isDisabled(), true, 'no reset while the group has members');
   await page.getByText('stop its consumers to reset offsets').waitFor({ timeout: appearTimeoutMs });
@@ -106,7 +106,8 @@ test('the forms create a topic and produce a test message', async () => {
 
 test('the reset form moves a group without members to the latest offsets', async () => {
   const member = (await call(base, 'GET', '/api/v1/groups/dash-readers')).body.memberDetails[0].memberId;
-  await open('#/groups/dash-readers', member);
+  await open('#/groups/dash-readers', 'Reset offsets');
+  await page.getByRole('cell', { name: member, exact: true }).first().waitFor({ timeout: appearTimeoutMs });
   await group!.stop();
   group = null;
   await waitFor('the group to become empty', async () => ((await call(base, 'GET', '/api/v1/groups/dash-readers')).body.members === 0 ? true : undefined));

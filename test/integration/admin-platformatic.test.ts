@@ -77,8 +77,7 @@ test('platformatic changes configs incrementally: set, append, subtract, delete'
   const alter = (configs: Parameters<Admin['incrementalAlterConfigs']>[0]['resources'][number]['configs']) =>
     admin.incrementalAlterConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: 'plt-a', configs }] });
 
-  // cleanup.policy is the one list key; 'compact' is refused until the log cleaner exists, so the
-  // list operations are shown with 'delete' alone.
+  // cleanup.policy is the one list key; the list operations are shown on it with 'delete'.
   await alter([
     { name: 'max.message.bytes', configOperation: IncrementalAlterConfigOperationTypes.SET, value: '2048' },
     { name: 'cleanup.policy', configOperation: IncrementalAlterConfigOperationTypes.APPEND, value: 'delete' },

@@ -56,7 +56,7 @@ function resetForm(groupId, onDone) {
       .then(onDone);
   });
   return {
-    element: h('div', { class: 'panel' }, h('h2', {}, 'Reset offsets'), hint, form, result),
+    element: h('div', { class: 'panel spaced' }, h('h2', {}, 'Reset offsets'), hint, form, result),
     /** Resets are refused while the group has members, so the button says so instead of failing. */
     update(members) {
       submit.disabled = members > 0;

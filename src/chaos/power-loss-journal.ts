@@ -1,0 +1,83 @@
+// Power-loss test mode, node side. With TIDE_TEST_POWER_LOSS_JOURNAL=<file> set, every fsync a
+// partition log reports (PartitionLog's onFsync hook) appends `path length` to that journal and
+// fsyncs the journal before the hook returns, so the line is durable before the fsync that caused
+// it can lead to an acknowledgement. After a SIGKILL, cutToFsyncedLengths (power-loss-cut.ts) trims
+// every segment back to its last journalled length: what a machine that lost power would keep.
+// The length is read with stat right after the fsync: the partition log's writer runs one file op
+// at a time, so nothing was appended between the fsync and the stat.
+// A directory fsync makes new names durable: a segment just created by a roll (still empty then,
+// since the writer queues appends behind the roll) or a compacted segment renamed into place (its
+// bytes fsynced under the temporary name). Segments this journal has not seen yet are recorded
+// at that moment with their current length; known ones only move on their own fsyncs.
+import { appendFileSync, closeSync, fsyncSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FsyncHook } from '../storage/checkpoint-file.ts';
+
+export const POWER_LOSS_JOURNAL_ENV = 'TIDE_TEST_POWER_LOSS_JOURNAL';
+
+const SEGMENT_SUFFIX = '.log';
+const MAX_JOURNAL_BYTES_READ = 64 * 1024 * 1024;
+
+let journalFd: number | null = null;
+let knownPaths: Set<string> | null = null;
+
+/** The fsync hook for partition logs: undefined (no cost) unless the test mode is switched on. */
+export function powerLossFsyncHook(env: NodeJS.ProcessEnv = process.env): FsyncHook | undefined {
+  const journalPath = env[POWER_LOSS_JOURNAL_ENV];
+  if (journalPath === undefined || journalPath === '') return undefined;
+  return (path: string) => recordFsync(journalPath, path);
+}
+
+function recordFsync(journalPath: string, path: string): void {
+  knownPaths ??= new Set(readJournal(journalPath).keys());
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    return; // a temp file already renamed away: its content lives on under the final name
+  }
+  const lines: string[] = [];
+  const candidates = isDirectory
+    ? readdirSync(path).filter((name) => name.endsWith(SEGMENT_SUFFIX)).map((name) => join(path, name)).filter((file) => !knownPaths!.has(file))
+    : [path];
+  for (const file of candidates) {
+    try {
+      lines.push(`${file} ${statSync(file).size}\n`);
+      knownPaths.add(file);
+    } catch {
+      // deleted meanwhile: nothing to keep
+    }
+  }
+  if (lines.length === 0) return;
+  journalFd ??= openSync(journalPath, 'a');
+  appendFileSync(journalFd, lines.join(''));
+  fsyncSync(journalFd);
+}
+
+/** The last journalled length of every path (later lines win). Malformed lines are skipped. */
+export function readJournal(journalPath: string): Map<string, number> {
+  const lengths = new Map<string, number>();
+  let text: string;
+  try {
+    const size = statSync(journalPath).size;
+    if (size > MAX_JOURNAL_BYTES_READ) throw new Error(`power-loss journal ${journalPath} is ${size} bytes, over ${MAX_JOURNAL_BYTES_READ}`);
+    text = readFileSync(journalPath, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return lengths;
+    throw err;
+  }
+  for (const line of text.split('\n')) {
+    const space = line.lastIndexOf(' ');
+    if (space <= 0) continue;
+    const length = Number(line.slice(space + 1));
+    if (Number.isSafeInteger(length) && length >= 0) lengths.set(line.slice(0, space), length);
+  }
+  return lengths;
+}
+
+/** For tests that switch the journal between runs in one process. */
+export function closePowerLossJournal(): void {
+  if (journalFd !== null) closeSync(journalFd);
+  journalFd = null;
+  knownPaths = null;
+}

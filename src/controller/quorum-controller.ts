@@ -1,0 +1,327 @@
+// The active controller's logic: validates a request against the committed image, turns it into
+// metadata records and proposes them through Raft; it answers once they are committed and applied.
+// It runs only on the Raft leader. Deterministic: time, topic ids and the log come in through
+// ControllerDeps, so a test can drive it with a fake log and a fake clock.
+//
+// Changes run one at a time (each validated against the image that includes every earlier one):
+// two registrations can never pick the same broker epoch, nor two allocations the same producer ids.
+//
+// Requirement on the caller: call onBecomeLeader() only once the local image has applied every entry
+// committed before this leader's term (e.g. after its own first entry is applied). An image that lags
+// behind the log would hand out broker epochs and producer ids that are already taken.
+import { ErrorCode } from '../protocol/error-codes.ts';
+import { silentLogger, type Logger } from '../util/log.ts';
+import { isClusterMetadataImage, partitionRecord, type ClusterMetadataImage } from './metadata-image-builder.ts';
+import type { MetadataImage } from './metadata-image.ts';
+import { metadataRecordLimits, type MetadataRecord } from './metadata-records.ts';
+import { electPartition } from './partition-election.ts';
+import { failure, ok, type AlterConfigOperation, type CreateTopicRequest, type TopicChangeResult } from './topic-requests.ts';
+import { applyConfigOperations, validatePartitionIncrease, validateTopicChange, type TopicLimits } from './topic-validation.ts';
+
+export interface ControllerDeps {
+  /** The committed image; must be a MetadataImageBuilder's (it carries broker epochs and producer ids). */
+  image(): MetadataImage;
+  /** Appends records as one Raft entry; resolves with its offset once committed AND applied to image(). */
+  propose(records: MetadataRecord[]): Promise<number>;
+  nowMs(): number;
+  newTopicId(): string;
+  limits: TopicLimits;
+  sessionTimeoutMs: number;
+  logger?: Logger;
+}
+
+export interface BrokerRegistrationRequest {
+  nodeId: number;
+  incarnationId: string;
+  host: string;
+  port: number;
+  rack: string | null;
+  internalHost: string;
+  internalPort: number;
+}
+
+export interface BrokerHeartbeatRequest {
+  nodeId: number;
+  brokerEpoch: number;
+  metadataOffset: number;
+  wantFence: boolean;
+}
+
+const topicIdPattern = /^[0-9a-f]{32}$/;
+const topicIdAttemptsMax = 8;
+
+export class QuorumController {
+  private readonly deps: ControllerDeps;
+  private readonly logger: Logger;
+  private readonly lastHeartbeatMs = new Map<number, number>();
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(deps: ControllerDeps) {
+    if (!Number.isSafeInteger(deps.sessionTimeoutMs) || deps.sessionTimeoutMs <= 0) throw new RangeError(`sessionTimeoutMs must be a positive integer, got ${deps.sessionTimeoutMs}`);
+    this.deps = deps;
+    this.logger = deps.logger ?? silentLogger;
+  }
+
+  /** Writes the cluster id if the log has none yet (the first active controller of a new cluster). */
+  async ensureClusterId(clusterId: string): Promise<{ clusterId: string; offset: number }> {
+    return this.serialised(async () => {
+      const image = this.image();
+      if (image.clusterId !== '') return { clusterId: image.clusterId, offset: image.appliedOffset };
+      const offset = await this.deps.propose([{ type: 'cluster', clusterId }]);
+      return { clusterId: this.image().clusterId, offset };
+    });
+  }
+
+  createTopic(request: CreateTopicRequest, validateOnly: boolean): Promise<TopicChangeResult & { topicId: string | null; offset: number }> {
+    return this.serialised(async () => {
+      const image = this.image();
+      const { brokerIds, racks } = liveBrokers(image);
+      const checked = validateTopicChange(image, request, this.deps.limits, brokerIds, racks);
+      if ('errorCode' in checked) return { ...checked, topicId: null, offset: image.appliedOffset };
+      if (validateOnly) return { ...ok, topicId: null, offset: image.appliedOffset };
+      const topicId = this.newTopicId(image);
+      const records: MetadataRecord[] = [{ type: 'topic', name: request.name, topicId, configs: checked.configs, internal: request.name.startsWith('__') }];
+      checked.replicaAssignments.forEach((replicas, partition) => {
+        // Until partitions replicate (issue 5) a follower holds no data, so only the leader is in sync.
+        const leader = replicas[0]!;
+        records.push({ type: 'partition', topicId, partition, replicas, isr: [leader], leader, leaderEpoch: 0, partitionEpoch: 0 });
+      });
+      const offset = await this.deps.propose(records);
+      if (this.image().topicsById.get(topicId)?.name !== request.name) {
+        return { ...failure(ErrorCode.UNKNOWN_SERVER_ERROR, `topic ${request.name} was not created: the log already held a conflicting change`), topicId: null, offset };
+      }
+      this.logger.info('topic created', { topic: request.name, topicId, partitions: checked.replicaAssignments.length, offset });
+      return { ...ok, topicId, offset };
+    });
+  }
+
+  deleteTopic(name: string): Promise<TopicChangeResult & { offset: number }> {
+    return this.serialised(async () => {
+      const image = this.image();
+      const topic = image.topicsByName.get(name);
+      if (topic === undefined) return { ...failure(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`), offset: image.appliedOffset };
+      const offset = await this.deps.propose([{ type: 'remove-topic', topicId: topic.topicId }]);
+      this.logger.info('topic deleted', { topic: name, topicId: topic.topicId, offset });
+      return { ...ok, offset };
+    });
+  }
+
+  createPartitions(name: string, totalCount: number, validateOnly: boolean): Promise<TopicChangeResult & { offset: number }> {
+    return this.serialised(async () => {
+      const image = this.image();
+      const topic = image.topicsByName.get(name);
+      if (topic === undefined) return { ...failure(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`), offset: image.appliedOffset };
+      const { brokerIds, racks } = liveBrokers(image);
+      const checked = validatePartitionIncrease(image, topic, totalCount, this.deps.limits, brokerIds, racks);
+      if ('errorCode' in checked) return { ...checked, offset: image.appliedOffset };
+      if (validateOnly) return { ...ok, offset: image.appliedOffset };
+      const first = topic.partitions.length;
+      const records: MetadataRecord[] = checked.replicaAssignments.map((replicas, index) => ({
+        type: 'partition', topicId: topic.topicId, partition: first + index, replicas, isr: [replicas[0]!], leader: replicas[0]!, leaderEpoch: 0, partitionEpoch: 0,
+      }));
+      const offset = await this.deps.propose(records);
+      this.logger.info('partitions added', { topic: name, partitions: totalCount, offset });
+      return { ...ok, offset };
+    });
+  }
+
+  alterTopicConfigs(name: string, operations: AlterConfigOperation[], validateOnly: boolean): Promise<TopicChangeResult & { offset: number }> {
+    return this.serialised(async () => {
+      const image = this.image();
+      const topic = image.topicsByName.get(name);
+      if (topic === undefined) return { ...failure(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`), offset: image.appliedOffset };
+      const checked = applyConfigOperations(topic.configs, operations);
+      if ('errorCode' in checked) return { ...checked, offset: image.appliedOffset };
+      if (validateOnly) return { ...ok, offset: image.appliedOffset };
+      const offset = await this.deps.propose([{ type: 'topic-config', topicId: topic.topicId, configs: checked.configs }]);
+      this.logger.info('topic configs changed', { topic: name, configs: checked.configs, offset });
+      return { ...ok, offset };
+    });
+  }
+
+  /**
+   * A broker process announces itself. The same incarnation again (a retry) gets its epoch back; a new
+   * incarnation (the process restarted) gets a new, larger epoch, which refuses every request of the
+   * old one, and starts fenced: the old process's leaderships move away at once.
+   */
+  registerBroker(request: BrokerRegistrationRequest): Promise<{ errorCode: number; brokerEpoch: number; offset: number }> {
+    const receivedAtMs = this.deps.nowMs();
+    return this.serialised(async () => {
+      const image = this.image();
+      const problem = registrationProblem(request);
+      if (problem !== null) {
+        this.logger.warn('broker registration refused', { nodeId: request.nodeId, problem });
+        return { errorCode: ErrorCode.INVALID_REGISTRATION, brokerEpoch: -1, offset: image.appliedOffset };
+      }
+      const existing = image.brokers.get(request.nodeId);
+      if (existing !== undefined && existing.incarnationId === request.incarnationId) {
+        this.lastHeartbeatMs.set(request.nodeId, receivedAtMs);
+        return { errorCode: ErrorCode.NONE, brokerEpoch: existing.brokerEpoch, offset: existing.registeredAtOffset };
+      }
+      const brokerEpoch = image.highestBrokerEpoch + 1;
+      const records: MetadataRecord[] = [{
+        type: 'register-broker', nodeId: request.nodeId, incarnationId: request.incarnationId, brokerEpoch,
+        host: request.host, port: request.port, rack: request.rack, internalHost: request.internalHost, internalPort: request.internalPort,
+      }];
+      if (existing !== undefined && !existing.fenced) records.push(...leadershipChanges(image, new Set([request.nodeId])));
+      const offset = await this.deps.propose(records);
+      if (this.image().brokers.get(request.nodeId)?.brokerEpoch !== brokerEpoch) {
+        // Only if this controller's image lagged the log: refuse rather than hand out an epoch the log rejected.
+        return { errorCode: ErrorCode.NOT_CONTROLLER, brokerEpoch: -1, offset };
+      }
+      this.lastHeartbeatMs.set(request.nodeId, receivedAtMs);
+      this.logger.info('broker registered', { nodeId: request.nodeId, brokerEpoch, incarnationId: request.incarnationId, previousEpoch: existing?.brokerEpoch ?? null, offset });
+      return { errorCode: ErrorCode.NONE, brokerEpoch, offset };
+    });
+  }
+
+  /**
+   * Keeps a broker's session alive. Refused with STALE_BROKER_EPOCH for an older registration's
+   * epoch. A fenced broker is unfenced once it has replayed the log up to its registration and does
+   * not ask to stay fenced; `wantFence` fences an unfenced one (its leaderships move to ISR members).
+   */
+  heartbeat(request: BrokerHeartbeatRequest): Promise<{ errorCode: number; fenced: boolean; offset: number }> {
+    const receivedAtMs = this.deps.nowMs();
+    return this.serialised(async () => {
+      const image = this.image();
+      const broker = image.brokers.get(request.nodeId);
+      if (broker === undefined) return { errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED, fenced: true, offset: image.appliedOffset };
+      const epochProblem = compareBrokerEpoch(request.brokerEpoch, broker.brokerEpoch);
+      if (epochProblem !== ErrorCode.NONE) return { errorCode: epochProblem, fenced: true, offset: image.appliedOffset };
+      this.lastHeartbeatMs.set(request.nodeId, Math.max(receivedAtMs, this.lastHeartbeatMs.get(request.nodeId) ?? receivedAtMs));
+
+      if (broker.fenced && !request.wantFence && request.metadataOffset >= broker.registeredAtOffset) {
+        const records: MetadataRecord[] = [{ type: 'unfence-broker', nodeId: broker.nodeId, brokerEpoch: broker.brokerEpoch }];
+        records.push(...leadershipChanges(image, new Set(), new Set([broker.nodeId])));
+        const offset = await this.deps.propose(records);
+        this.logger.info('broker unfenced', { nodeId: broker.nodeId, brokerEpoch: broker.brokerEpoch, leaderChanges: records.length - 1, offset });
+        return { errorCode: ErrorCode.NONE, fenced: this.image().brokers.get(broker.nodeId)?.fenced ?? true, offset };
+      }
+      if (!broker.fenced && request.wantFence) {
+        const offset = await this.deps.propose(fenceRecords(image, [broker.nodeId]));
+        this.logger.info('broker fenced on request', { nodeId: broker.nodeId, brokerEpoch: broker.brokerEpoch, offset });
+        return { errorCode: ErrorCode.NONE, fenced: true, offset };
+      }
+      return { errorCode: ErrorCode.NONE, fenced: broker.fenced, offset: image.appliedOffset };
+    });
+  }
+
+  /** Reserves `size` producer ids for `nodeId`; errorCode INVALID_REQUEST for a size out of range. */
+  allocateProducerIds(nodeId: number, size: number): Promise<{ errorCode: number; firstId: number; size: number; offset: number }> {
+    return this.serialised(async () => {
+      const image = this.image();
+      const firstId = image.nextProducerId;
+      const badSize = !Number.isSafeInteger(size) || size < 1 || size > metadataRecordLimits.producerIdBlockSizeMax;
+      const badNode = !Number.isSafeInteger(nodeId) || nodeId < 0 || nodeId > 2 ** 31 - 1;
+      if (badSize || badNode || firstId > Number.MAX_SAFE_INTEGER - metadataRecordLimits.producerIdBlockSizeMax) {
+        return { errorCode: ErrorCode.INVALID_REQUEST, firstId: -1, size: 0, offset: image.appliedOffset };
+      }
+      const offset = await this.deps.propose([{ type: 'producer-id-block', firstId, size, nodeId }]);
+      return { errorCode: ErrorCode.NONE, firstId, size, offset };
+    });
+  }
+
+  /** Fences every unfenced broker whose last heartbeat is older than the session timeout. */
+  tick(): Promise<void> {
+    return this.serialised(async () => {
+      const image = this.image();
+      const nowMs = this.deps.nowMs();
+      const expired: number[] = [];
+      for (const broker of image.brokers.values()) {
+        const lastMs = this.lastHeartbeatMs.get(broker.nodeId);
+        // A broker this controller has not heard of yet gets a full session from now.
+        if (lastMs === undefined) {
+          this.lastHeartbeatMs.set(broker.nodeId, nowMs);
+          continue;
+        }
+        if (!broker.fenced && nowMs - lastMs > this.deps.sessionTimeoutMs) expired.push(broker.nodeId);
+      }
+      if (expired.length === 0) return;
+      const records = fenceRecords(image, expired);
+      const offset = await this.deps.propose(records);
+      this.logger.warn('brokers fenced: session expired', { nodeIds: expired, sessionTimeoutMs: this.deps.sessionTimeoutMs, partitionChanges: records.length - expired.length, offset });
+    });
+  }
+
+  /** A controller newly in charge starts every broker's session clock afresh. */
+  onBecomeLeader(): void {
+    this.lastHeartbeatMs.clear();
+    const nowMs = this.deps.nowMs();
+    for (const nodeId of this.image().brokers.keys()) this.lastHeartbeatMs.set(nodeId, nowMs);
+  }
+
+  private image(): ClusterMetadataImage {
+    const image = this.deps.image();
+    if (!isClusterMetadataImage(image)) throw new Error('QuorumController needs the image of a MetadataImageBuilder (broker epochs, producer ids, applied offset)');
+    return image;
+  }
+
+  private newTopicId(image: ClusterMetadataImage): string {
+    for (let attempt = 0; attempt < topicIdAttemptsMax; attempt++) {
+      const topicId = this.deps.newTopicId();
+      if (!topicIdPattern.test(topicId)) throw new Error(`newTopicId() returned ${JSON.stringify(topicId)}; expected 32 lowercase hex digits`);
+      if (!image.topicsById.has(topicId) && topicId !== '00000000000000000000000000000000') return topicId;
+    }
+    throw new Error(`newTopicId() returned ${topicIdAttemptsMax} ids already in use`);
+  }
+
+  private serialised<T>(change: () => Promise<T>): Promise<T> {
+    const result = this.chain.then(change);
+    this.chain = result.then(() => undefined, () => undefined);
+    return result;
+  }
+}
+
+/** The one place broker epochs are compared: older is stale; newer means this controller lags the log. */
+export function compareBrokerEpoch(requestEpoch: number, registeredEpoch: number): number {
+  if (requestEpoch < registeredEpoch) return ErrorCode.STALE_BROKER_EPOCH;
+  if (requestEpoch > registeredEpoch) return ErrorCode.NOT_CONTROLLER;
+  return ErrorCode.NONE;
+}
+
+/** Fence records for `nodeIds` plus the leader/ISR changes their fencing causes, as one entry. */
+function fenceRecords(image: ClusterMetadataImage, nodeIds: number[]): MetadataRecord[] {
+  const records: MetadataRecord[] = [];
+  for (const nodeId of nodeIds) {
+    const broker = image.brokers.get(nodeId);
+    if (broker !== undefined) records.push({ type: 'fence-broker', nodeId, brokerEpoch: broker.brokerEpoch });
+  }
+  records.push(...leadershipChanges(image, new Set(nodeIds)));
+  return records;
+}
+
+/** Partition records for every partition whose leader or ISR changes when `fencing` go down and `unfencing` come up. */
+function leadershipChanges(image: ClusterMetadataImage, fencing: ReadonlySet<number>, unfencing: ReadonlySet<number> = new Set()): MetadataRecord[] {
+  const isLive = (nodeId: number): boolean => {
+    if (fencing.has(nodeId)) return false;
+    if (unfencing.has(nodeId)) return true;
+    const broker = image.brokers.get(nodeId);
+    return broker !== undefined && !broker.fenced;
+  };
+  const records: MetadataRecord[] = [];
+  for (const topic of image.topicsById.values()) {
+    for (const partition of topic.partitions) {
+      const next = electPartition(partition, isLive);
+      if (next !== null) records.push(partitionRecord(topic.topicId, next));
+    }
+  }
+  return records;
+}
+
+function liveBrokers(image: ClusterMetadataImage): { brokerIds: number[]; racks: Map<number, string | null> } {
+  const live = [...image.brokers.values()].filter((broker) => !broker.fenced).sort((a, b) => a.nodeId - b.nodeId);
+  return { brokerIds: live.map((broker) => broker.nodeId), racks: new Map(live.map((broker) => [broker.nodeId, broker.rack])) };
+}
+
+function registrationProblem(request: BrokerRegistrationRequest): string | null {
+  const { stringLengthMax } = metadataRecordLimits;
+  if (!Number.isSafeInteger(request.nodeId) || request.nodeId < 0 || request.nodeId > 2 ** 31 - 1) return `node id ${request.nodeId} is not a non-negative int32`;
+  if (typeof request.incarnationId !== 'string' || request.incarnationId.length === 0 || request.incarnationId.length > stringLengthMax) return 'incarnation id must be a non-empty string';
+  if (typeof request.host !== 'string' || request.host.length === 0 || request.host.length > stringLengthMax) return 'host must be a non-empty string';
+  if (typeof request.internalHost !== 'string' || request.internalHost.length > stringLengthMax) return 'internal host must be a string';
+  if (request.rack !== null && (typeof request.rack !== 'string' || request.rack.length > stringLengthMax)) return 'rack must be a string or null';
+  for (const [name, port] of [['port', request.port], ['internal port', request.internalPort]] as const) {
+    if (!Number.isSafeInteger(port) || port < 0 || port > 65535) return `${name} ${port} is out of range`;
+  }
+  return null;
+}
