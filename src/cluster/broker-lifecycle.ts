@@ -53,7 +53,7 @@ export class BrokerLifecycle {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
-    if (this.epoch < 0) return;
+    if (this.epoch < 0 || farewellTimeoutMs <= 0) return;
     try {
       await withTimeout(this.options.call('heartbeat', { nodeId: this.options.nodeId, brokerEpoch: this.epoch, metadataOffset: this.options.metadataOffset(), wantFence: true }), farewellTimeoutMs);
     } catch (error) {
