@@ -161,3 +161,43 @@ export function removeFiller(fillerPath: string): void {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
+
+// ------------------------------------------------------------------ choosing where to corrupt
+
+const LOG_OVERHEAD_BYTES = 12; // baseOffset int64 + batchLength int32
+const CRC_COVERED_FROM = 21; // attributes onward; baseOffset, length, leader epoch, magic, crc are not covered
+const MAX_BATCHES_WALKED = 1_000_000;
+const MAX_SEGMENT_BYTES_READ = 1024 * 1024 * 1024;
+
+/**
+ * A byte of `path` that the batch CRC-32C covers, chosen by `pick` in [0, 1): the batch is picked
+ * by that fraction of the batches in the file, the byte by that fraction of the covered span.
+ * Null when the file holds no whole batch. A flip here must be caught by the CRC alone; the
+ * uncovered header fields are checked structurally by recovery and are not targeted.
+ */
+export function crcCoveredPosition(path: string, pick: number): number | null {
+  const size = statSync(path).size;
+  if (size > MAX_SEGMENT_BYTES_READ) throw new RangeError(`${path} is over ${MAX_SEGMENT_BYTES_READ} bytes`);
+  const fd = openSync(path, 'r');
+  const batches: { start: number; end: number }[] = [];
+  try {
+    const header = Buffer.alloc(LOG_OVERHEAD_BYTES);
+    let position = 0;
+    for (let walked = 0; walked < MAX_BATCHES_WALKED && position + LOG_OVERHEAD_BYTES <= size; walked++) {
+      if (readSync(fd, header, 0, LOG_OVERHEAD_BYTES, position) < LOG_OVERHEAD_BYTES) break;
+      const batchLength = header.readInt32BE(8);
+      const end = position + LOG_OVERHEAD_BYTES + batchLength;
+      if (batchLength < CRC_COVERED_FROM || end > size) break;
+      batches.push({ start: position, end });
+      position = end;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (batches.length === 0) return null;
+  const fraction = Math.min(Math.max(pick, 0), 0.999999);
+  const batch = batches[Math.floor(fraction * batches.length)]!;
+  const coveredStart = batch.start + CRC_COVERED_FROM;
+  const within = (fraction * batches.length) % 1;
+  return coveredStart + Math.floor(within * (batch.end - coveredStart));
+}

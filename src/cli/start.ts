@@ -13,6 +13,9 @@ const flagToKey: Record<string, string> = {
   http: 'http.listen',
   advertise: 'advertise',
   'node-id': 'node.id',
+  controllers: 'controller.quorum.voters',
+  'controller-listen': 'controller.listen',
+  rack: 'broker.rack',
 };
 
 const help = `usage: tide start [options]
@@ -25,6 +28,12 @@ options:
   --http HOST:PORT       HTTP listener (default 127.0.0.1:8080)
   --advertise HOST:PORT  address given to clients (default: the listen address)
   --node-id N            this node's id (default 1)
+  --controllers LIST     join a cluster: its controller quorum as id@host:port,... (a node
+                         whose id is listed is a voter, any other an observer)
+  --controller-listen HOST:PORT
+                         internal listener for Raft and controller requests (default: this
+                         node's address in --controllers)
+  --rack NAME            rack or zone of this node, for replica placement
   --config FILE          a Kafka-style .properties file
   --KEY VALUE            any configuration key, e.g. --log.segment.bytes 104857600
 
@@ -101,6 +110,10 @@ export async function run(args: string[]): Promise<number> {
       );
     };
     if (stopRequested !== null) requestStop(stopRequested);
-    else process.stdout.write(`Tide node ${node.nodeId} ready: kafka=${node.kafkaAddress} http=http://${node.httpAddress} data=${node.dataDir} pid=${process.pid}\n`);
+    else {
+      const internal = node.cluster?.internalAddress;
+      const clusterPart = node.cluster ? ` role=${node.cluster.isVoter ? 'voter' : 'observer'}${internal ? ` controller=${internal.host}:${internal.port}` : ''}` : '';
+      process.stdout.write(`Tide node ${node.nodeId} ready: kafka=${node.kafkaAddress} http=http://${node.httpAddress} data=${node.dataDir} pid=${process.pid}${clusterPart}\n`);
+    }
   });
 }

@@ -47,8 +47,9 @@ export function validateTopicChange(
   }
   const replicationFactor = request.replicationFactor === -1 ? limits.defaultReplicationFactor : request.replicationFactor;
   if (replicationFactor <= 0) return failure(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor must be at least 1, got ${replicationFactor}`);
-  if (replicationFactor > brokerIds.length) {
-    return failure(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${replicationFactor} is larger than the ${brokerIds.length} available broker(s)`);
+  const brokerCount = new Set(brokerIds).size;
+  if (replicationFactor > brokerCount) {
+    return failure(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${replicationFactor} is larger than the ${brokerCount} available broker(s)`);
   }
   const replicaAssignments = placePartitions(placementBrokers(brokerIds, racks), partitions, replicationFactor, placementLoad(image), image.topicsByName.size);
   return { replicaAssignments, configs: configs.configs };
@@ -68,8 +69,9 @@ export function validatePartitionIncrease(
     return failure(ErrorCode.INVALID_PARTITIONS, `${totalCount} partitions exceed max.partitions.per.topic ${limits.maxPartitionsPerTopic}`);
   }
   const replicationFactor = topic.partitions[0]?.replicas.length ?? 1;
-  if (replicationFactor > brokerIds.length) {
-    return failure(ErrorCode.INVALID_REPLICATION_FACTOR, `topic ${topic.name} has replication factor ${replicationFactor} but only ${brokerIds.length} broker(s) are available`);
+  const brokerCount = new Set(brokerIds).size;
+  if (replicationFactor > brokerCount) {
+    return failure(ErrorCode.INVALID_REPLICATION_FACTOR, `topic ${topic.name} has replication factor ${replicationFactor} but only ${brokerCount} broker(s) are available`);
   }
   const replicaAssignments = placePartitions(placementBrokers(brokerIds, racks), totalCount - topic.partitions.length, replicationFactor, placementLoad(image), image.topicsByName.size + topic.partitions.length);
   return { replicaAssignments };

@@ -45,13 +45,17 @@ export class ReplicaLog {
     this.flushedOffset = Math.max(this.flushedOffset, Math.min(offset, this.logEndOffset));
   }
 
-  /** Cuts the log back to `endOffset` (never below the HW of a leader: the callers check). */
-  truncateTo(endOffset: number): void {
-    if (endOffset >= this.logEndOffset) return;
+  /**
+   * Cuts the log back to `endOffset`, and the epoch history with it (even at the current end: an
+   * epoch that starts there wrote nothing). Returns whether anything changed.
+   */
+  truncateTo(endOffset: number): boolean {
+    if (endOffset > this.logEndOffset) return false;
+    const shortened = endOffset < this.logEndOffset;
     this.logEndOffset = Math.max(endOffset, this.logStartOffset);
     this.flushedOffset = Math.min(this.flushedOffset, this.logEndOffset);
     this.highWatermark = Math.min(this.highWatermark, this.logEndOffset);
-    this.epochs.truncateFromEnd(this.logEndOffset);
+    return this.epochs.truncateFromEnd(this.logEndOffset) || shortened;
   }
 
   /** The end offset that may count toward the HW: flushed for flush=sync, written otherwise. */

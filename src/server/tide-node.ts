@@ -63,6 +63,7 @@ export class TideNode {
     const nodeId = config.int('node.id');
     const dataDir = resolve(config.string('data.dir')!);
     const releaseLock = lockDataDir(dataDir);
+    let startedCluster: ClusterMembership | null = null;
     try {
       const identity = await loadOrFormatMeta(dataDir, nodeId, config.string('cluster.id'));
       const listen = config.hostPort('listen')!;
@@ -128,6 +129,7 @@ export class TideNode {
           process.exit(70);
         },
       });
+      startedCluster = cluster;
       const metadata: MetadataService = cluster ? cluster.metadata : await LocalMetadataStore.open(
         dataDir,
         identity.clusterId,
@@ -172,6 +174,7 @@ export class TideNode {
       logger.info('node ready', { kafka: node.kafkaAddress, http: node.httpAddress, dataDir, clusterId: identity.clusterId });
       return node;
     } catch (error) {
+      await startedCluster?.stop().catch(() => undefined);
       releaseLock();
       throw error;
     }

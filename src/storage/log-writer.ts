@@ -1,9 +1,16 @@
 // The single writer of a partition log. Every file mutation (batch writes, fsyncs, rolls,
 // checkpoints, truncation, deletion) is an op in one ordered queue, so nothing needs a lock and
 // ops complete in the order they were issued. Writes queued back to back for the same segment go
-// out as ONE positional writev (up to IOV_MAX buffers / 8 MiB), and with flush=sync one fdatasync
-// covers the whole run: group commit. The first failure is final: the op and everything queued
-// behind it are rejected and the host marks the log failed (reopening runs recovery).
+// out as ONE positional writev (up to IOV_MAX buffers / 8 MiB).
+//
+// fdatasync runs BESIDE the queue, not in it: an fdatasync covers what was written before it
+// started, so later writes go on while it runs (a sync in the queue stalled every write for the
+// whole fsync, 100+ ms on a virtual disk). Whatever waits for durability (flush=sync writes, flush
+// ops) waits for the next fdatasync that starts after it was written; at most one runs at a time
+// and the next one takes everyone who arrived meanwhile: group commit. Tasks (roll, truncation,
+// close) first wait until no fdatasync is running or due, so they see a quiet file.
+// The first failure is final: the op and everything queued behind it are rejected and the host
+// marks the log failed (reopening runs recovery).
 import type { Segment } from './segment.ts';
 import type { FileHandle } from 'node:fs/promises';
 
@@ -16,7 +23,10 @@ export interface WriterHost {
   onWritten(segment: Segment, bytes: number, endOffset: number): void;
   /** flush=sync: fdatasync after every run. */
   syncEveryWrite(): boolean;
-  /** fdatasync what has been written and advance the flushed offset. */
+  /**
+   * fdatasync what has been written and advance the flushed offset. Must capture what it covers
+   * synchronously (before its first await): writes completing while it runs are not covered.
+   */
   fsyncWritten(): Promise<void>;
   onFailure(err: Error): void;
 }
@@ -39,6 +49,10 @@ export class LogWriter {
   private head = 0;
   private running = false;
   private failure: Error | null = null;
+  /** The fdatasync in flight, or null. */
+  private syncing: Promise<void> | null = null;
+  /** Written (or flush ops) and waiting for an fdatasync that starts after them. */
+  private awaitingSync: Deferred[] = [];
 
   constructor(host: WriterHost) {
     this.host = host;
@@ -79,9 +93,11 @@ export class LogWriter {
       const op = this.ops[this.head]!;
       try {
         if (op.kind === 'write') await this.writeRun();
-        else if (op.kind === 'flush') await this.flushRun();
+        else if (op.kind === 'flush') this.flushRun();
         else {
           this.head++;
+          await this.settleSyncs();
+          if (this.failure !== null) throw this.failure;
           await op.run();
           op.deferred.resolve();
         }
@@ -90,6 +106,7 @@ export class LogWriter {
         this.fail(err as Error);
         return;
       }
+      if (this.failure !== null) return; // an fdatasync failed meanwhile: fail() rejected the rest
       if (this.head >= QUEUE_COMPACT_AT && this.head * 2 >= this.ops.length) {
         this.ops = this.ops.slice(this.head);
         this.head = 0;
@@ -117,29 +134,62 @@ export class LogWriter {
       await writeFully(segment.handle, run.map((op) => op.data), segment.writtenBytes);
       segment.writtenBytes += bytes;
       this.host.onWritten(segment, bytes, run.at(-1)!.endOffset);
-      if (this.host.syncEveryWrite()) await this.host.fsyncWritten();
     } catch (err) {
       for (const op of run) op.deferred.reject(err as Error);
       throw err;
     }
-    for (const op of run) op.deferred.resolve();
+    if (this.host.syncEveryWrite()) {
+      for (const op of run) this.awaitingSync.push(op.deferred);
+      this.startSync();
+    } else {
+      for (const op of run) op.deferred.resolve();
+    }
   }
 
-  private async flushRun(): Promise<void> {
-    const run: Op[] = [];
-    while (this.head < this.ops.length && this.ops[this.head]!.kind === 'flush') run.push(this.ops[this.head++]!);
-    try {
-      await this.host.fsyncWritten();
-    } catch (err) {
-      for (const op of run) op.deferred.reject(err as Error);
-      throw err;
+  private flushRun(): void {
+    while (this.head < this.ops.length && this.ops[this.head]!.kind === 'flush') this.awaitingSync.push(this.ops[this.head++]!.deferred);
+    this.startSync();
+  }
+
+  /** Starts an fdatasync for everyone waiting, unless one runs (its end starts the next). */
+  private startSync(): void {
+    if (this.syncing !== null || this.awaitingSync.length === 0) return;
+    if (this.failure !== null) {
+      for (const deferred of this.awaitingSync.splice(0)) deferred.reject(this.failure);
+      return;
     }
-    for (const op of run) op.deferred.resolve();
+    const waiting = this.awaitingSync;
+    this.awaitingSync = [];
+    let sync: Promise<void>;
+    try {
+      sync = this.host.fsyncWritten();
+    } catch (err) {
+      sync = Promise.reject(err as Error);
+    }
+    this.syncing = sync.then(
+      () => {
+        this.syncing = null;
+        for (const deferred of waiting) deferred.resolve();
+        this.startSync();
+      },
+      (err: Error) => {
+        this.syncing = null;
+        for (const deferred of waiting) deferred.reject(err);
+        this.fail(err);
+      },
+    );
+  }
+
+  /** Resolves when no fdatasync runs or is due (each round finishes one: bounded by the waiters). */
+  private async settleSyncs(): Promise<void> {
+    while (this.syncing !== null) await this.syncing;
   }
 
   private fail(err: Error): void {
+    if (this.failure !== null) return;
     this.failure = err;
     for (let index = this.head; index < this.ops.length; index++) this.ops[index]!.deferred.reject(err);
+    for (const deferred of this.awaitingSync.splice(0)) deferred.reject(err);
     this.ops = [];
     this.head = 0;
     this.running = false;

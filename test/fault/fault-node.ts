@@ -1,0 +1,165 @@
+// One real Tide node under fault injection: clients reach it only through a FaultProxy link whose
+// port is also the node's advertised address, so a restart on a new port is invisible to them and
+// network faults apply to every client connection. The node can be killed, stopped gracefully,
+// frozen, "powered off" (killed, then its segments cut back to what was fsynced), have a segment
+// corrupted while down, and run on a small tmpfs to fill its disk.
+// Works on one node today; a cluster harness runs one of these per node, plus node-to-node links.
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FaultProxy } from '../../src/chaos/fault-proxy.ts';
+import {
+  corruptFile, crcCoveredPosition, cutToFsyncedLengths, fillDisk, listSegmentFiles, mountTmpfs, removeFiller, unmountTmpfs, writeDurableBaseline,
+  type CorruptionKind, type CorruptionReport, type PowerLossReport,
+} from '../../src/chaos/disk-faults.ts';
+import { POWER_LOSS_JOURNAL_ENV } from '../../src/chaos/power-loss-journal.ts';
+import { killProcess, pauseProcess, terminateProcess } from '../../src/chaos/process-faults.ts';
+import { makeTempDir, removeDir, startTide, stopTide, type TideProcess } from '../helpers/tide-process.ts';
+
+export interface FaultNodeOptions {
+  flush: 'sync' | 'async';
+  /** Record fsynced lengths so that powerLoss() can cut files back to them. */
+  powerLossMode?: boolean;
+  /** Mount a tmpfs of this size as the data dir (root only), for full-disk episodes. */
+  tmpfsBytes?: number;
+  extraArgs?: string[];
+  proxy?: FaultProxy;
+  linkName?: string;
+}
+
+export class FaultNode {
+  readonly proxy: FaultProxy;
+  readonly linkName: string;
+  process: TideProcess | null = null;
+  private proxyPort = 0;
+  private ownsProxy: boolean;
+  private mounted = false;
+
+  private constructor(readonly rootDir: string, readonly dataDir: string, readonly options: FaultNodeOptions, proxy: FaultProxy | undefined) {
+    this.ownsProxy = proxy === undefined;
+    this.proxy = proxy ?? new FaultProxy();
+    this.linkName = options.linkName ?? 'client-node1';
+  }
+
+  static async create(options: FaultNodeOptions): Promise<FaultNode> {
+    const rootDir = await makeTempDir('tide-fault-');
+    const dataDir = join(rootDir, 'data');
+    mkdirSync(dataDir);
+    const node = new FaultNode(rootDir, dataDir, options, options.proxy);
+    if (options.tmpfsBytes !== undefined) {
+      mountTmpfs(dataDir, options.tmpfsBytes);
+      node.mounted = true;
+    }
+    // Targets port 1 until the node is up: connections made before then are refused.
+    node.proxyPort = await node.proxy.addLink(node.linkName, 1);
+    return node;
+  }
+
+  /** What clients use: the proxy's port, which is also what the node advertises. */
+  get bootstrap(): string {
+    return `127.0.0.1:${this.proxyPort}`;
+  }
+
+  get port(): number {
+    return this.proxyPort;
+  }
+
+  get journalPath(): string {
+    return join(this.rootDir, 'power-loss-journal');
+  }
+
+  get running(): boolean {
+    return this.process !== null && this.process.child.exitCode === null && this.process.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) throw new Error('node already running');
+    const env: Record<string, string> = {};
+    if (this.options.powerLossMode === true) {
+      writeDurableBaseline(this.dataDir, this.journalPath);
+      env[POWER_LOSS_JOURNAL_ENV] = this.journalPath;
+    }
+    this.process = await startTide({
+      dataDir: this.dataDir,
+      env,
+      args: [
+        '--advertise', this.bootstrap,
+        '--log.flush', this.options.flush,
+        ...(this.options.extraArgs ?? []),
+      ],
+    });
+    this.proxy.retarget(this.linkName, this.process.kafkaPort);
+  }
+
+  async kill(): Promise<void> {
+    const node = this.requireProcess();
+    killProcess(node.pid);
+    await node.exited;
+  }
+
+  /** SIGTERM and wait for the exit (SIGKILL after timeoutMs, as an operator would). */
+  async terminate(timeoutMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const node = this.requireProcess();
+    terminateProcess(node.pid);
+    return stopTide(node, 'SIGTERM', timeoutMs);
+  }
+
+  async pause(pauseMs: number): Promise<void> {
+    await pauseProcess(this.requireProcess().pid, pauseMs);
+  }
+
+  /** SIGKILL, then keep only what was fsynced (requires powerLossMode). */
+  async powerLoss(): Promise<PowerLossReport> {
+    if (this.options.powerLossMode !== true) throw new Error('powerLoss() needs powerLossMode');
+    await this.kill();
+    return cutToFsyncedLengths(this.dataDir, this.journalPath);
+  }
+
+  /**
+   * While the node is down: damages the newest segment of `partitionDirName` at a point chosen by
+   * `pick` in [0, 1): a bit flip lands on a CRC-covered byte of some batch, a truncation anywhere
+   * in the file. Returns null if there is no non-empty segment.
+   */
+  corruptSegment(partitionDirName: string, kind: CorruptionKind, pick: number, bit = 0): CorruptionReport | null {
+    if (this.running) throw new Error('corrupt segments only while the node is down');
+    const segments = listSegmentFiles(join(this.dataDir, partitionDirName));
+    const target = segments.at(-1);
+    if (target === undefined) return null;
+    const sizeBytes = statSync(target).size;
+    if (sizeBytes === 0) return null;
+    const position = kind === 'bitflip' ? crcCoveredPosition(target, pick) : Math.min(sizeBytes - 1, Math.floor(pick * sizeBytes));
+    if (position === null) return null;
+    return corruptFile(target, kind, position, bit);
+  }
+
+  /** Fills the data dir's file system (tmpfs) leaving `leaveFreeBytes`; returns the filler path. */
+  fillDisk(leaveFreeBytes = 0): string {
+    if (!this.mounted) throw new Error('fillDisk needs a tmpfs data dir (tmpfsBytes)');
+    const filler = join(this.dataDir, 'fault-filler.bin');
+    fillDisk(filler, leaveFreeBytes);
+    return filler;
+  }
+
+  freeDisk(fillerPath: string): void {
+    removeFiller(fillerPath);
+  }
+
+  /** Stops the node (SIGKILL if still running), unmounts, removes its files. Safe to call twice. */
+  async destroy(): Promise<void> {
+    if (this.running) await this.kill().catch(() => {});
+    await this.proxy.removeLink(this.linkName).catch(() => {});
+    if (this.ownsProxy) await this.proxy.close();
+    if (this.mounted) {
+      try {
+        unmountTmpfs(this.dataDir);
+      } finally {
+        this.mounted = false;
+      }
+    }
+    await removeDir(this.rootDir);
+  }
+
+  private requireProcess(): TideProcess {
+    if (!this.running) throw new Error('node is not running');
+    return this.process!;
+  }
+}

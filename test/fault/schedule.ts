@@ -1,0 +1,167 @@
+// Seeded fault schedules against a FaultNode, and the numbers reported about them. Every choice
+// (which fault, how long, where to corrupt) comes from one SeededRandom, so a seed replays the same
+// schedule; what the processes do meanwhile is real time and is not replayed exactly.
+import { SeededRandom } from '../../src/io/random.ts';
+import type { FaultNode } from './fault-node.ts';
+import type { TimedSend } from './workload.ts';
+import { sleep } from './workload.ts';
+
+export const FAULT_KINDS = ['kill', 'pause', 'terminate', 'power-loss', 'full-disk', 'link-cut', 'link-blackhole', 'link-delay', 'corrupt'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface InjectedFault {
+  kind: FaultKind;
+  startedAtMs: number;
+  healedAtMs: number;
+  detail: Record<string, unknown>;
+}
+
+export interface FaultContext {
+  node: FaultNode;
+  random: SeededRandom;
+  topic: string;
+  partitions: number;
+}
+
+function between(random: SeededRandom, lowMs: number, highMs: number): number {
+  return lowMs + random.nextInt(highMs - lowMs + 1);
+}
+
+/** Injects one fault and heals it (restart, thaw, free the disk, restore the link). */
+export async function injectFault(kind: FaultKind, context: FaultContext): Promise<InjectedFault> {
+  const { node, random } = context;
+  const startedAtMs = Date.now();
+  const detail: Record<string, unknown> = {};
+  switch (kind) {
+    case 'kill': {
+      await node.kill();
+      const downMs = between(random, 0, 500);
+      detail['downMs'] = downMs;
+      await sleep(downMs);
+      await node.start();
+      break;
+    }
+    case 'terminate': {
+      const exit = await node.terminate();
+      detail['exitCode'] = exit.code;
+      await node.start();
+      break;
+    }
+    case 'pause': {
+      const pauseMs = between(random, 300, 2500);
+      detail['pauseMs'] = pauseMs;
+      await node.pause(pauseMs);
+      break;
+    }
+    case 'power-loss': {
+      const report = await node.powerLoss();
+      detail['segmentsCut'] = report.segmentsCut;
+      detail['bytesDropped'] = report.bytesDropped;
+      await node.start();
+      break;
+    }
+    case 'corrupt': {
+      await node.kill();
+      const partition = random.nextInt(context.partitions);
+      const corruption = node.corruptSegment(`${context.topic}-${partition}`, random.nextInt(2) === 0 ? 'bitflip' : 'truncate', random.nextFloat(), random.nextInt(8));
+      Object.assign(detail, { partition, ...(corruption ?? { skipped: 'no batch to corrupt' }) });
+      await node.start();
+      break;
+    }
+    case 'full-disk': {
+      // Leaves a little room: the node's disk guard must refuse appends before the file system does.
+      const filler = node.fillDisk(256 * 1024);
+      const fullMs = between(random, 1500, 3000);
+      detail['fullMs'] = fullMs;
+      await sleep(fullMs);
+      node.freeDisk(filler);
+      break;
+    }
+    case 'link-cut':
+    case 'link-blackhole':
+    case 'link-delay': {
+      const faultMs = between(random, 300, 2000);
+      detail['faultMs'] = faultMs;
+      if (kind === 'link-cut') node.proxy.cut(node.linkName);
+      else if (kind === 'link-blackhole') node.proxy.blackHole(node.linkName);
+      else {
+        const delayMs = between(random, 20, 150);
+        node.proxy.delay(node.linkName, delayMs, Math.floor(delayMs / 2));
+        detail['delayMs'] = delayMs;
+      }
+      await sleep(faultMs);
+      node.proxy.pass(node.linkName);
+      break;
+    }
+  }
+  return { kind, startedAtMs, healedAtMs: Date.now(), detail };
+}
+
+export interface ScheduleOptions {
+  kinds: readonly FaultKind[];
+  /** Stop after this many faults or once durationMs has passed, whichever is first. */
+  maxFaults: number;
+  durationMs: number;
+  /** Calm time between faults, drawn uniformly from this range. */
+  calmMs: [number, number];
+  /** Called between faults (progress lines). */
+  onFault?: (fault: InjectedFault, index: number) => void;
+}
+
+export async function runSchedule(context: FaultContext, options: ScheduleOptions): Promise<InjectedFault[]> {
+  const faults: InjectedFault[] = [];
+  const deadline = Date.now() + options.durationMs;
+  for (let index = 0; index < options.maxFaults && Date.now() < deadline; index++) {
+    await sleep(between(context.random, options.calmMs[0], options.calmMs[1]));
+    const kind = options.kinds[context.random.nextInt(options.kinds.length)]!;
+    const fault = await injectFault(kind, context);
+    faults.push(fault);
+    options.onFault?.(fault, index);
+  }
+  return faults;
+}
+
+/** Per fault: ms from its start to the first acknowledgement of a send issued at or after it. */
+export function unavailabilityMs(faults: readonly InjectedFault[], sends: readonly TimedSend[]): { kind: FaultKind; ms: number | null }[] {
+  const acked = sends.filter((send) => send.outcome.kind === 'acked').sort((a, b) => a.startedAtMs - b.startedAtMs);
+  // earliestCompletion[i]: the first acknowledgement among sends acked[i..], issued at or after acked[i].
+  const earliestCompletion = new Array<number>(acked.length + 1).fill(Infinity);
+  for (let i = acked.length - 1; i >= 0; i--) earliestCompletion[i] = Math.min(acked[i]!.completedAtMs, earliestCompletion[i + 1]!);
+  return faults.map((fault) => {
+    let low = 0;
+    let high = acked.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (acked[middle]!.startedAtMs < fault.startedAtMs) low = middle + 1;
+      else high = middle;
+    }
+    const first = earliestCompletion[low]!;
+    return { kind: fault.kind, ms: Number.isFinite(first) ? first - fault.startedAtMs : null };
+  });
+}
+
+export interface Percentiles { count: number; p50: number; p99: number; max: number; neverRecovered: number }
+
+export function unavailabilityByKind(samples: { kind: FaultKind; ms: number | null }[]): Partial<Record<FaultKind, Percentiles>> {
+  const byKind: Partial<Record<FaultKind, Percentiles>> = {};
+  for (const kind of new Set(samples.map((sample) => sample.kind))) {
+    const ofKind = samples.filter((sample) => sample.kind === kind);
+    const values = ofKind.map((sample) => sample.ms).filter((ms): ms is number => ms !== null).sort((a, b) => a - b);
+    byKind[kind] = {
+      count: ofKind.length, p50: percentile(values, 0.5), p99: percentile(values, 0.99), max: values.at(-1) ?? 0,
+      neverRecovered: ofKind.length - values.length,
+    };
+  }
+  return byKind;
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)]!;
+}
+
+export function countByKind(faults: readonly InjectedFault[]): Partial<Record<FaultKind, number>> {
+  const counts: Partial<Record<FaultKind, number>> = {};
+  for (const fault of faults) counts[fault.kind] = (counts[fault.kind] ?? 0) + 1;
+  return counts;
+}
