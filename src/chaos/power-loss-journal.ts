@@ -1,19 +1,22 @@
-// Power-loss test mode, node side. With TIDE_TEST_POWER_LOSS_JOURNAL=<file> set, every fsync a
+// Power-loss test mode, node side. With TIDE_TEST_POWER_LOSS=<journal file> set, every fsync a
 // partition log reports (PartitionLog's onFsync hook) appends `path length` to that journal and
 // fsyncs the journal before the hook returns, so the line is durable before the fsync that caused
-// it can lead to an acknowledgement. After a SIGKILL, cutToFsyncedLengths (power-loss-cut.ts) trims
+// it can lead to an acknowledgement. After a SIGKILL, cutToFsyncedLengths (disk-faults.ts) trims
 // every segment back to its last journalled length: what a machine that lost power would keep.
-// The length is read with stat right after the fsync: the partition log's writer runs one file op
-// at a time, so nothing was appended between the fsync and the stat.
+// The hook is told only the path, and the partition log keeps writing while a group-commit fsync
+// runs, so the length at the hook may include bytes that fsync did not cover. The hook therefore
+// reads the length and fdatasyncs the file itself before journalling it: the journalled length is
+// always durable. (A hook given the synced length by the log would be exact and cheaper.)
 // A directory fsync makes new names durable: a segment just created by a roll (still empty then,
 // since the writer queues appends behind the roll) or a compacted segment renamed into place (its
 // bytes fsynced under the temporary name). Segments this journal has not seen yet are recorded
 // at that moment with their current length; known ones only move on their own fsyncs.
-import { appendFileSync, closeSync, fsyncSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, fdatasyncSync, fsyncSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FsyncHook } from '../storage/checkpoint-file.ts';
 
-export const POWER_LOSS_JOURNAL_ENV = 'TIDE_TEST_POWER_LOSS_JOURNAL';
+// The config loader refuses unknown TIDE_* variables but lets this one through (broker-config.ts).
+export const POWER_LOSS_JOURNAL_ENV = 'TIDE_TEST_POWER_LOSS';
 
 const SEGMENT_SUFFIX = '.log';
 const MAX_JOURNAL_BYTES_READ = 64 * 1024 * 1024;
@@ -39,10 +42,10 @@ function recordFsync(journalPath: string, path: string): void {
   const lines: string[] = [];
   const candidates = isDirectory
     ? readdirSync(path).filter((name) => name.endsWith(SEGMENT_SUFFIX)).map((name) => join(path, name)).filter((file) => !knownPaths!.has(file))
-    : [path];
+    : path.endsWith(SEGMENT_SUFFIX) ? [path] : []; // other files are replaced by atomic renames
   for (const file of candidates) {
     try {
-      lines.push(`${file} ${statSync(file).size}\n`);
+      lines.push(`${file} ${durableLength(file)}\n`);
       knownPaths.add(file);
     } catch {
       // deleted meanwhile: nothing to keep
@@ -52,6 +55,18 @@ function recordFsync(journalPath: string, path: string): void {
   journalFd ??= openSync(journalPath, 'a');
   appendFileSync(journalFd, lines.join(''));
   fsyncSync(journalFd);
+}
+
+/** The file's current length, made durable: everything below it is fdatasynced when this returns. */
+function durableLength(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    const length = statSync(path).size;
+    fdatasyncSync(fd);
+    return length;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The last journalled length of every path (later lines win). Malformed lines are skipped. */

@@ -237,7 +237,7 @@ export class ClusterMembership implements ControllerRpcHost {
       store: this.store,
       transport,
       clock: new SystemClock(),
-      random: new SeededRandom(randomInt(0, 2 ** 48)),
+      random: new SeededRandom(randomInt(0, 2 ** 47)),
       stateMachine: {
         apply: (entry) => this.metadata.applyEntry(entry.index, entry.data),
         takeSnapshot: () => this.metadata.takeSnapshot(),

@@ -66,7 +66,9 @@ export async function serveControllerRequest(host: ControllerRpcHost, raw: unkno
     return { ok: true, result: await callController(controller, checked.method, checked.params) };
   } catch (error) {
     // Leadership lost while the change was in flight: the client asks the new leader.
-    if ((error as Error).name === 'NotLeaderError' || (error as Error).name === 'LeadershipLostError') {
+    // A proposal refused during a leadership transfer is retried the same way.
+    const name = (error as Error).name;
+    if (name === 'NotLeaderError' || name === 'LeadershipLostError' || name === 'ProposalRefusedError') {
       return { ok: false, error: 'not-leader', leaderId: host.leaderId() };
     }
     logger.error('controller request failed', { method: checked.method, error: (error as Error).stack });

@@ -130,9 +130,11 @@ export class PeerLink {
       const wasConnected = this.connected;
       this.connected = false;
       this.socket = null;
-      // Answers to requests already sent are lost with the connection; unsent ones wait for the next.
+      // Answers to requests already sent are lost with the connection. Unsent ones wait for the next
+      // connection only if this one had worked: a peer that refuses connections is likely down, and
+      // the caller should try another node now rather than at its timeout.
       for (const [id, entry] of this.pending) {
-        if (!entry.sent) continue;
+        if (!entry.sent && wasConnected) continue;
         this.pending.delete(id);
         clearTimeout(entry.timer);
         entry.reject(new PeerUnavailableError(`connection to ${this.host}:${this.port} closed`));

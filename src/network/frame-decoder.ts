@@ -9,8 +9,13 @@ export class FrameTooLargeError extends Error {
   }
 }
 
+/** Frames that span socket chunks are assembled in shared arenas of this size (one allocation for many frames). */
+const ARENA_BYTES = 1024 * 1024;
+
 export class FrameDecoder {
   private chunks: Buffer[] = [];
+  /** Unused tail of the current assembly arena; frames carved from it never overlap. */
+  private arena: Buffer = Buffer.alloc(0);
   private bufferedBytes = 0;
   private expectedSizeBytes = -1;
 
@@ -63,7 +68,12 @@ export class FrameDecoder {
       else this.chunks[0] = first.subarray(n);
       return out;
     }
-    const out = Buffer.allocUnsafe(n);
+    // The frame spans chunks and must be contiguous: copy it into the arena (a fresh one when it
+    // does not fit; frames bigger than an arena get their own buffer). Earlier frames keep their
+    // slices of an old arena alive until their requests finish, which in-flight limits bound.
+    if (n > this.arena.length) this.arena = n >= ARENA_BYTES / 4 ? Buffer.allocUnsafe(n) : Buffer.allocUnsafe(ARENA_BYTES);
+    const out = this.arena.subarray(0, n);
+    this.arena = this.arena.subarray(n);
     let copied = 0;
     while (copied < n) {
       const chunk = this.chunks[0]!;

@@ -82,7 +82,9 @@ export class FollowerState {
     private readonly log: ReplicaLog,
     /** Replaceable only so the simulator can prove the pre-KIP-101 rule loses data. */
     private readonly truncationRule: TruncationRule = truncationByEpoch,
-  ) {}
+  ) {
+    if (config.truncateOnFetch === true) this.phase = 'fetching';
+  }
 
   get isFetching(): boolean {
     return this.phase === 'fetching';

@@ -4,17 +4,23 @@
 //
 // Rules (Kafka's, from Partition.scala and Replica.scala, KIP-497 for the pending ISR):
 // - HW = min(leader's own end, end of every member of the *maximal* ISR) and never decreases. The
-//   maximal ISR is the committed ISR plus a pending expansion's new member; during a pending shrink
-//   it is still the committed ISR. So the HW never outruns a replica the controller may count in
-//   the ISR, whatever the fate of the request. A follower whose end is unknown (no fetch yet in
-//   this epoch) holds the HW where it is. With flush=sync "end" means the fsynced end.
+//   maximal ISR is the committed ISR plus every member that some AlterPartition request based on
+//   the current partition epoch proposed to add, answered or not: a copy of a refused request may
+//   still be in flight and be applied later (the simulator found this with a retry overtaking a
+//   refusal). Requests based on partition epoch P apply only while the controller is at P, so
+//   learning any state newer than P clears that set. During a pending shrink the maximal ISR is
+//   the committed one. So the HW never outruns a replica the controller may count in the ISR. A
+//   follower whose end is unknown (no fetch yet in this epoch) holds the HW where it is. With
+//   flush=sync "end" means the fsynced end.
 // - Only fetches carrying this leader epoch and no divergence count; the follower's fetch offset
 //   is its end offset (with flush=sync its fsynced end: it fetches again only once flushed).
 // - A follower is caught up at time t if it fetched at an offset >= the leader's end at t, or at an
 //   offset >= the leader's end as of its previous fetch (then caught up at that previous time).
 // - Shrink: a member whose end differs from the leader's and who has not been caught up for more
-//   than replica.lag.time.max.ms is proposed out (on tick). Expand: a replica outside the ISR whose
-//   end is >= HW and >= this epoch's start offset is proposed in (on fetch). One change in flight.
+//   than replica.lag.time.max.ms is proposed out (on tick); a lagging member of the uncertain set
+//   above makes the leader propose the committed ISR unchanged, which (accepted) bumps the partition
+//   epoch and so clears the set. Expand: a replica outside the ISR whose end is >= HW and >= this
+//   epoch's start offset is proposed in (on fetch). One request in flight.
 // - acks=all: refused before the append with NOT_ENOUGH_REPLICAS if the committed ISR is smaller than
 //   min.insync.replicas (checkProduce). After the append it completes when HW >= its end offset: NONE
 //   if the maximal ISR then has at least min.insync.replicas members, else
@@ -62,6 +68,8 @@ export class LeaderState {
   readonly epochStartOffset: number;
   private state: PartitionState;
   private pendingIsr: AlterPartitionRequest | undefined;
+  /** Members proposed for addition on top of the current partition epoch (see the rules above). */
+  private uncertainMembers: number[] = [];
   private readonly followers = new Map<number, FollowerProgress>();
   private pending: PendingProduce[] = [];
   private resigned = false;
@@ -79,6 +87,7 @@ export class LeaderState {
     this.epochStartOffset = log.logEndOffset;
     // Recorded now, not at the first append, so OffsetForLeaderEpoch answers for the new epoch at once.
     log.epochs.assign(state.leaderEpoch, log.logEndOffset);
+    if (log.epochs.latestEpoch() !== state.leaderEpoch) throw new Error(`leader epoch ${state.leaderEpoch} is older than the log's ${log.epochs.latestEpoch()}`);
     for (const replicaId of state.replicas) {
       if (replicaId === localId) continue;
       // ISR members get a full lag period to show up before they can be shrunk out.
@@ -110,7 +119,7 @@ export class LeaderState {
   /** The ISR the HW must wait for (see the rules above). */
   maximalIsr(): number[] {
     const isr = [...this.state.isr];
-    for (const replicaId of this.pendingIsr?.isr ?? []) if (!isr.includes(replicaId)) isr.push(replicaId);
+    for (const replicaId of this.uncertainMembers) if (!isr.includes(replicaId)) isr.push(replicaId);
     return isr;
   }
 
@@ -198,7 +207,7 @@ export class LeaderState {
     const actions: LeaderAction[] = [];
     if (this.resigned || this.pendingIsr !== request) return actions;
     if (result.errorCode !== ErrorCode.NONE || !('isr' in result)) {
-      // A definite refusal: the controller did not take it, so the committed ISR still stands.
+      // Refused; another copy may still be applied, so its members stay in the maximal ISR.
       this.pendingIsr = undefined;
       return actions;
     }
@@ -212,9 +221,9 @@ export class LeaderState {
     if (this.resigned || state.leaderEpoch !== this.leaderEpoch || state.leader !== this.localId) return actions;
     if (comparePartitionState(state, this.state) !== 'newer') return actions;
     this.state = state;
-    // Our pending request was based on an older partition epoch: either it is in this state, or
-    // the controller will refuse it.
+    // Requests based on an older partition epoch are either in this state or can never apply.
     if (this.pendingIsr !== undefined && this.pendingIsr.partitionEpoch < state.partitionEpoch) this.pendingIsr = undefined;
+    this.uncertainMembers = [];
     this.advanceHighWatermark(actions);
     this.completeProduces(actions);
     return actions;
@@ -225,6 +234,7 @@ export class LeaderState {
     if (this.resigned) return [];
     this.resigned = true;
     this.pendingIsr = undefined;
+    this.uncertainMembers = [];
     const actions: LeaderAction[] = this.pending.map((produce) => ({ kind: 'produce-done', requestId: produce.requestId, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER }));
     this.pending = [];
     return actions;
@@ -262,17 +272,19 @@ export class LeaderState {
   private maybeShrinkIsr(nowMs: number, actions: LeaderAction[]): void {
     if (this.pendingIsr !== undefined) return;
     const leaderEnd = this.log.logEndOffset;
-    const outOfSync = this.state.isr.filter((replicaId) => {
+    const outOfSync = this.maximalIsr().filter((replicaId) => {
       const progress = this.followers.get(replicaId);
       if (replicaId === this.localId || progress === undefined) return false;
       return progress.logEndOffset !== leaderEnd && nowMs - progress.lastCaughtUpTimeMs > this.config.replicaLagTimeMaxMs;
     });
+    // With only uncertain members lagging this proposes the committed ISR as it is (see above).
     if (outOfSync.length > 0) this.propose(this.state.isr.filter((replicaId) => !outOfSync.includes(replicaId)), actions);
   }
 
   private propose(isr: number[], actions: LeaderAction[]): void {
     const request: AlterPartitionRequest = { leaderId: this.localId, leaderEpoch: this.leaderEpoch, partitionEpoch: this.state.partitionEpoch, isr };
     this.pendingIsr = request;
+    for (const replicaId of isr) if (!this.state.isr.includes(replicaId) && !this.uncertainMembers.includes(replicaId)) this.uncertainMembers.push(replicaId);
     actions.push({ kind: 'alter-partition', request });
   }
 

@@ -1,7 +1,7 @@
 // One partition on one node: leader, follower or neither, switched by committed metadata. Metadata
 // older than what we hold (by leader epoch, then partition epoch) is refused whole; a new leader
 // epoch ends the old role first (its waiting produce requests fail with NOT_LEADER_OR_FOLLOWER).
-import { comparePartitionState } from './epochs.ts';
+import { compareLeaderEpoch, comparePartitionState } from './epochs.ts';
 import { FollowerState, truncationByEpoch } from './follower-state.ts';
 import type { TruncationRule } from './follower-state.ts';
 import { LeaderState } from './leader-state.ts';
@@ -54,6 +54,8 @@ export class PartitionReplica {
   onMetadata(state: PartitionState, nowMs: number): MetadataOutcome {
     const refused: MetadataOutcome = { accepted: false, actions: [], epochsChanged: false };
     if (this.known !== undefined && comparePartitionState(state, this.known) !== 'newer') return refused;
+    // Our log already holds a newer epoch than this metadata names: it is stale (we just restarted).
+    if (compareLeaderEpoch(state.leaderEpoch, this.log.epochs.latestEpoch()) === 'stale') return refused;
     const sameLeaderEpoch = this.known?.leaderEpoch === state.leaderEpoch;
     this.known = state;
     if (sameLeaderEpoch) {

@@ -10,6 +10,11 @@ export interface ReplicationConfig {
   readonly minInsyncReplicas: number;
   /** flush=sync: only fsynced data counts toward the high watermark and acks. */
   readonly flushSync: boolean;
+  /**
+   * Skip the OffsetForLeaderEpoch round trip on becoming follower and rely on the leader reporting
+   * a diverging epoch in its Fetch answer (Kafka's path since 2.7). Default false: ask first.
+   */
+  readonly truncateOnFetch?: boolean;
 }
 
 /** A partition's committed state, as a metadata `partition` record carries it. */
@@ -21,7 +26,12 @@ export interface PartitionState {
   readonly isr: readonly number[];
 }
 
-/** Sent by the leader to the controller; the change holds only once committed. */
+/**
+ * Sent by the leader to the controller; the change holds only once committed. The controller
+ * applies it only if leaderEpoch and partitionEpoch are the current ones, and every accepted
+ * request bumps the partition epoch, even one that leaves the ISR as it is (the leader relies on
+ * that to learn that no older copy of a request can still apply).
+ */
 export interface AlterPartitionRequest {
   readonly leaderId: number;
   readonly leaderEpoch: number;

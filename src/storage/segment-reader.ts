@@ -7,10 +7,11 @@ import { crc32c } from '@node-rs/crc32';
 import { BATCH_HEADER_BYTES, RecordBatchView, checkBatchFrame } from '../protocol/record-batch.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
 import type { Segment } from './segment.ts';
-import { crcFromFile } from './segment-scan.ts';
 
 const MAX_READ_WINDOW_BYTES = 16 * 1024 * 1024;
 const CRC_START = 21;
+const BATCH_LENGTH_AT = 8;
+const LOG_OVERHEAD_BYTES = 12;
 
 /** Walks batch headers of a segment from a position up to a byte limit, reading windows as needed. */
 export class BatchWalker {
@@ -25,6 +26,10 @@ export class BatchWalker {
   /** The index pointed at something that is not the batch it names (set on the first step only). */
   indexMismatch = false;
   private expectedFirstOffset: number | null;
+  /** Bytes from this file position on are kept in `buffer` when it is refilled (-1: none). */
+  keepFrom = -1;
+  /** The walk ends (without a problem) at a batch ending past this file position. */
+  stopAt = Number.POSITIVE_INFINITY;
 
   /** `expectedFirstOffset`: the offset the index entry for `fromPosition` names (null when not from an entry). */
   constructor(segment: Segment, fromPosition: number, limit: number, windowBytes: number, expectedFirstOffset: number | null = null) {
@@ -53,29 +58,70 @@ export class BatchWalker {
   private async readCurrent(): Promise<RecordBatchView | null> {
     if (this.position >= this.limit) return null;
     if (this.position + BATCH_HEADER_BYTES > this.bufferStart + this.buffer.length || this.position < this.bufferStart) {
-      this.buffer = await this.segment.read(this.position, Math.min(this.windowBytes, this.limit - this.position));
-      this.bufferStart = this.position;
-      if (this.buffer.length < BATCH_HEADER_BYTES) {
-        this.problem = `${this.buffer.length} bytes where a batch header should be`;
+      if (this.stopAt < this.limit && !(await this.fitsBeforeStop())) return null;
+      await this.cover(this.position + BATCH_HEADER_BYTES);
+      if (this.position + BATCH_HEADER_BYTES > this.bufferStart + this.buffer.length) {
+        this.problem = `${this.bufferStart + this.buffer.length - this.position} bytes where a batch header should be`;
         return null;
       }
     }
-    const at = this.position - this.bufferStart;
+    let at = this.position - this.bufferStart;
     const frame = checkBatchFrame(this.buffer, at, at + (this.limit - this.position));
     if (frame !== null) {
       this.problem = frame.message;
       return null;
     }
-    const view = new RecordBatchView(this.buffer, at);
+    let view = new RecordBatchView(this.buffer, at);
     const sizeBytes = view.sizeBytes;
-    const crc = at + sizeBytes <= this.buffer.length
-      ? crc32c(this.buffer.subarray(at + CRC_START, at + sizeBytes))
-      : await crcFromFile(this.segment.handle!, this.position + CRC_START, sizeBytes - CRC_START);
-    if (crc !== view.crc) {
+    if (this.position + sizeBytes > this.stopAt) return null;
+    if (at + sizeBytes > this.buffer.length) {
+      // The window ends inside this batch: bring the rest in, so the CRC below and the answer
+      // come from one read of each byte (checkBatchFrame bounded sizeBytes by the limit).
+      await this.cover(this.position + sizeBytes);
+      at = this.position - this.bufferStart;
+      if (at + sizeBytes > this.buffer.length) {
+        this.problem = `batch at position ${this.position} ends past the end of the file`;
+        return null;
+      }
+      view = new RecordBatchView(this.buffer, at);
+    }
+    if (crc32c(this.buffer.subarray(at + CRC_START, at + sizeBytes)) !== view.crc) {
       this.problem = `CRC-32C mismatch at position ${this.position}`;
       return null;
     }
     return view;
+  }
+
+  /**
+   * Whether the batch at `position` (its header read on its own, outside the buffer) ends by
+   * `stopAt`; a batch that does not fit ends the walk without its bytes being read.
+   */
+  private async fitsBeforeStop(): Promise<boolean> {
+    const header = await this.segment.read(this.position, Math.min(BATCH_HEADER_BYTES, this.limit - this.position));
+    if (header.length < BATCH_HEADER_BYTES) return true; // the full check below reports it
+    // A damaged length stops the walk here at worst; the next read starts at this batch and
+    // checks it in full (and never serves it).
+    const sizeBytes = header.readInt32BE(BATCH_LENGTH_AT) + LOG_OVERHEAD_BYTES;
+    return sizeBytes <= LOG_OVERHEAD_BYTES || this.position + sizeBytes <= this.stopAt;
+  }
+
+  /**
+   * Makes `buffer` cover [position, end) (and usually a window beyond). Bytes from `keepFrom` on
+   * stay in the buffer, so an answer being collected never needs a second read.
+   */
+  private async cover(end: number): Promise<void> {
+    const bufferEnd = this.bufferStart + this.buffer.length;
+    if (this.keepFrom >= this.bufferStart && this.keepFrom <= this.position && this.position <= bufferEnd && this.buffer.length > 0) {
+      const wanted = Math.max(end, this.keepFrom + this.windowBytes);
+      const more = await this.segment.read(bufferEnd, Math.max(0, Math.min(wanted, this.limit) - bufferEnd));
+      const kept = this.buffer.subarray(this.keepFrom - this.bufferStart);
+      this.buffer = kept.length === 0 ? more : Buffer.concat([kept, more]);
+      this.bufferStart = this.keepFrom;
+      return;
+    }
+    const length = Math.min(Math.max(end - this.position, this.windowBytes), this.limit - this.position);
+    this.buffer = await this.segment.read(this.position, length);
+    this.bufferStart = this.position;
   }
 
   /** Throws when the walk stopped on damaged bytes (for searches, where skipping would give a wrong answer). */
@@ -131,10 +177,13 @@ export async function readSegmentBatches(segment: Segment, start: StartPoint, of
         continue;
       }
       first = walker.position;
+      walker.keepFrom = first;
     }
     if (view.baseOffset >= maxOffset) break;
     if (walker.position > first && walker.position + sizeBytes - first > maxBytes) break;
     end = walker.position + sizeBytes;
+    // Past the first batch only what fits in maxBytes is wanted: the walk need not read beyond.
+    walker.stopAt = first + Math.max(maxBytes, end - first);
     lastOffset = view.lastOffset;
     walker.advance(view);
     if (end - first >= maxBytes) break;
@@ -148,7 +197,7 @@ export async function readSegmentBatches(segment: Segment, start: StartPoint, of
   }
   const inWindow = first >= walker.bufferStart && end <= walker.bufferStart + walker.buffer.length;
   if (inWindow) {
-    // Verified by the walk just now.
+    // Verified by the walk just now (the walk keeps everything from `first` in its buffer).
     return { records: walker.buffer.subarray(first - walker.bufferStart, end - walker.bufferStart), nextOffset: lastOffset + 1, corruptPosition: null };
   }
   return verifyBatches(await segment.read(first, end - first), first, offset);

@@ -143,7 +143,7 @@ export class FaultNode {
     removeFiller(fillerPath);
   }
 
-  /** Stops the node (SIGKILL if still running), unmounts, removes its files. Safe to call twice. */
+  /** Stops the node (SIGKILL if still running), unmounts, removes its files (kept with FAULT_KEEP_FILES=1). */
   async destroy(): Promise<void> {
     if (this.running) await this.kill().catch(() => {});
     await this.proxy.removeLink(this.linkName).catch(() => {});
@@ -155,6 +155,7 @@ export class FaultNode {
         this.mounted = false;
       }
     }
+    if (process.env['FAULT_KEEP_FILES'] === '1') return;
     await removeDir(this.rootDir);
   }
 

@@ -18,8 +18,12 @@ export interface PassOptions {
   partitions: number;
   producers: number;
   batchSize: number;
-  /** tmpfs data dir of this size (needed by 'full-disk'). */
+  /** Every kind once before random draws (see ScheduleOptions.coverEachKind). */
+  coverEachKind?: boolean;
+  /** tmpfs data dir of this size (needed by 'full-disk' and 'disk-enospc'). */
   tmpfsBytes?: number;
+  /** Pause between one producer's sends (keeps long runs' histories within memory). */
+  sendIntervalMs?: number;
   /** Sends per producer at most (bounds the run even if faults never end). */
   maxSendsPerProducer?: number;
   log?: (line: string) => void;
@@ -30,8 +34,13 @@ export interface PassResult {
   config: Omit<PassOptions, 'log'>;
   faults: InjectedFault[];
   faultsByKind: Partial<Record<FaultKind, number>>;
+  /** Fault start -> first acknowledged write issued after it. */
   unavailabilityMs: Partial<Record<FaultKind, Percentiles>>;
+  /** Fault healed (restarted, thawed, freed, link restored) -> first acknowledged write issued after that. */
+  recoveryMs: Partial<Record<FaultKind, Percentiles>>;
   check: CheckReport;
+  /** Partitions that could not be read before the final restart (e.g. a log stopped by ENOSPC). */
+  readErrors: string[];
   durationMs: number;
 }
 
@@ -52,14 +61,14 @@ export async function runFaultPass(options: PassOptions): Promise<PassResult> {
     await createTopic(node.bootstrap, topic, options.partitions);
     const workload = new ProduceWorkload({
       bootstrap: node.bootstrap, topic, partitions: options.partitions, producers: options.producers, batchSize: options.batchSize,
-      maxSendsPerProducer: options.maxSendsPerProducer ?? 1_000_000,
+      maxSendsPerProducer: options.maxSendsPerProducer ?? 1_000_000, sendIntervalMs: options.sendIntervalMs ?? 0,
     });
     const sampler = new HighWatermarkSampler(node.port, topic, options.partitions);
     sampler.start();
     workload.start();
     await workload.waitForAcks(50, 10_000);
     const faults = await runSchedule({ node, random, topic, partitions: options.partitions }, {
-      kinds: options.kinds, maxFaults: options.maxFaults, durationMs: options.durationMs, calmMs: options.calmMs,
+      kinds: options.kinds, maxFaults: options.maxFaults, durationMs: options.durationMs, calmMs: options.calmMs, coverEachKind: options.coverEachKind ?? false,
       onFault: (fault, index) => log(`fault ${index + 1}: ${fault.kind} ${JSON.stringify(fault.detail)} (${fault.healedAtMs - fault.startedAtMs} ms)`),
     });
     const recovered = await workload.waitForAcks(20, 15_000);
@@ -71,12 +80,17 @@ export async function runFaultPass(options: PassOptions): Promise<PassResult> {
     await node.terminate();
     await node.start();
     const afterRestart = await drainTopic(node.port, topic, options.partitions, 'drain-after-restart');
-    const report = check({ sends: workload.sends, reads: [...beforeRestart, ...afterRestart], highWatermarks: sampler.samples });
+    const readErrors = [...beforeRestart.errors, ...afterRestart.errors];
+    for (const error of readErrors) log(`read error: ${error}`);
+    // The pass after the clean restart is the authoritative one: every partition must be readable.
+    if (afterRestart.errors.length > 0) throw new Error(`partitions unreadable after a clean restart: ${afterRestart.errors.join('; ')}`);
+    const report = check({ sends: workload.sends, reads: [...beforeRestart.passes, ...afterRestart.passes], highWatermarks: sampler.samples });
     const { log: _log, ...config } = options;
     return {
       seed: options.seed, config, faults, faultsByKind: countByKind(faults),
       unavailabilityMs: unavailabilityByKind(unavailabilityMs(faults, workload.sends)),
-      check: report, durationMs: Date.now() - began,
+      recoveryMs: unavailabilityByKind(unavailabilityMs(faults, workload.sends, 'healed')),
+      check: report, readErrors, durationMs: Date.now() - began,
     };
   } finally {
     await node.destroy();

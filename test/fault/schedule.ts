@@ -4,9 +4,9 @@
 import { SeededRandom } from '../../src/io/random.ts';
 import type { FaultNode } from './fault-node.ts';
 import type { TimedSend } from './workload.ts';
-import { sleep } from './workload.ts';
+import { preciseNowMs, sleep } from './workload.ts';
 
-export const FAULT_KINDS = ['kill', 'pause', 'terminate', 'power-loss', 'full-disk', 'link-cut', 'link-blackhole', 'link-delay', 'corrupt'] as const;
+export const FAULT_KINDS = ['kill', 'pause', 'terminate', 'power-loss', 'full-disk', 'disk-enospc', 'link-cut', 'link-blackhole', 'link-delay', 'corrupt'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface InjectedFault {
@@ -23,6 +23,9 @@ export interface FaultContext {
   partitions: number;
 }
 
+/** Left free by 'full-disk': under 10 % of the tmpfs the fault runs use, more than a second of writes. */
+const FULL_DISK_LEAVE_FREE_BYTES = 2 * 1024 * 1024;
+
 function between(random: SeededRandom, lowMs: number, highMs: number): number {
   return lowMs + random.nextInt(highMs - lowMs + 1);
 }
@@ -30,7 +33,7 @@ function between(random: SeededRandom, lowMs: number, highMs: number): number {
 /** Injects one fault and heals it (restart, thaw, free the disk, restore the link). */
 export async function injectFault(kind: FaultKind, context: FaultContext): Promise<InjectedFault> {
   const { node, random } = context;
-  const startedAtMs = Date.now();
+  const startedAtMs = preciseNowMs();
   const detail: Record<string, unknown> = {};
   switch (kind) {
     case 'kill': {
@@ -69,12 +72,25 @@ export async function injectFault(kind: FaultKind, context: FaultContext): Promi
       break;
     }
     case 'full-disk': {
-      // Leaves a little room: the node's disk guard must refuse appends before the file system does.
-      const filler = node.fillDisk(256 * 1024);
+      // Past disk.max.used.ratio but with room left: the node's disk guard (sampled every second)
+      // must refuse appends before the file system does, and accept them again once freed.
+      const filler = node.fillDisk(FULL_DISK_LEAVE_FREE_BYTES);
       const fullMs = between(random, 1500, 3000);
       detail['fullMs'] = fullMs;
       await sleep(fullMs);
       node.freeDisk(filler);
+      break;
+    }
+    case 'disk-enospc': {
+      // Really full: writes fail with ENOSPC and the partition logs stop (they refuse everything
+      // until reopened). Healed as an operator would: free space, restart the node.
+      const filler = node.fillDisk(0);
+      const fullMs = between(random, 500, 1500);
+      detail['fullMs'] = fullMs;
+      await sleep(fullMs);
+      node.freeDisk(filler);
+      await node.kill();
+      await node.start();
       break;
     }
     case 'link-cut':
@@ -94,7 +110,7 @@ export async function injectFault(kind: FaultKind, context: FaultContext): Promi
       break;
     }
   }
-  return { kind, startedAtMs, healedAtMs: Date.now(), detail };
+  return { kind, startedAtMs, healedAtMs: preciseNowMs(), detail };
 }
 
 export interface ScheduleOptions {
@@ -104,6 +120,8 @@ export interface ScheduleOptions {
   durationMs: number;
   /** Calm time between faults, drawn uniformly from this range. */
   calmMs: [number, number];
+  /** Inject every kind once first (in a seeded order), then draw at random. */
+  coverEachKind?: boolean;
   /** Called between faults (progress lines). */
   onFault?: (fault: InjectedFault, index: number) => void;
 }
@@ -111,9 +129,10 @@ export interface ScheduleOptions {
 export async function runSchedule(context: FaultContext, options: ScheduleOptions): Promise<InjectedFault[]> {
   const faults: InjectedFault[] = [];
   const deadline = Date.now() + options.durationMs;
-  for (let index = 0; index < options.maxFaults && Date.now() < deadline; index++) {
+  const firstRound = options.coverEachKind === true ? shuffled(options.kinds, context.random) : [];
+  for (let index = 0; index < options.maxFaults && (Date.now() < deadline || index < firstRound.length); index++) {
     await sleep(between(context.random, options.calmMs[0], options.calmMs[1]));
-    const kind = options.kinds[context.random.nextInt(options.kinds.length)]!;
+    const kind = firstRound[index] ?? options.kinds[context.random.nextInt(options.kinds.length)]!;
     const fault = await injectFault(kind, context);
     faults.push(fault);
     options.onFault?.(fault, index);
@@ -121,22 +140,35 @@ export async function runSchedule(context: FaultContext, options: ScheduleOption
   return faults;
 }
 
-/** Per fault: ms from its start to the first acknowledgement of a send issued at or after it. */
-export function unavailabilityMs(faults: readonly InjectedFault[], sends: readonly TimedSend[]): { kind: FaultKind; ms: number | null }[] {
+function shuffled<T>(items: readonly T[], random: SeededRandom): T[] {
+  const copy = [...items];
+  for (let index = copy.length - 1; index > 0; index--) {
+    const other = random.nextInt(index + 1);
+    [copy[index], copy[other]] = [copy[other]!, copy[index]!];
+  }
+  return copy;
+}
+
+/**
+ * Per fault: ms from `from` (its start, or with 'healed' its end) to the first acknowledgement of
+ * a send issued after that moment; null if none was acknowledged.
+ */
+export function unavailabilityMs(faults: readonly InjectedFault[], sends: readonly TimedSend[], from: 'started' | 'healed' = 'started'): { kind: FaultKind; ms: number | null }[] {
   const acked = sends.filter((send) => send.outcome.kind === 'acked').sort((a, b) => a.startedAtMs - b.startedAtMs);
   // earliestCompletion[i]: the first acknowledgement among sends acked[i..], issued at or after acked[i].
   const earliestCompletion = new Array<number>(acked.length + 1).fill(Infinity);
   for (let i = acked.length - 1; i >= 0; i--) earliestCompletion[i] = Math.min(acked[i]!.completedAtMs, earliestCompletion[i + 1]!);
   return faults.map((fault) => {
+    const momentMs = from === 'started' ? fault.startedAtMs : fault.healedAtMs;
     let low = 0;
     let high = acked.length;
     while (low < high) {
       const middle = (low + high) >> 1;
-      if (acked[middle]!.startedAtMs < fault.startedAtMs) low = middle + 1;
+      if (acked[middle]!.startedAtMs <= momentMs) low = middle + 1;
       else high = middle;
     }
     const first = earliestCompletion[low]!;
-    return { kind: fault.kind, ms: Number.isFinite(first) ? first - fault.startedAtMs : null };
+    return { kind: fault.kind, ms: Number.isFinite(first) ? first - momentMs : null };
   });
 }
 
@@ -148,7 +180,7 @@ export function unavailabilityByKind(samples: { kind: FaultKind; ms: number | nu
     const ofKind = samples.filter((sample) => sample.kind === kind);
     const values = ofKind.map((sample) => sample.ms).filter((ms): ms is number => ms !== null).sort((a, b) => a - b);
     byKind[kind] = {
-      count: ofKind.length, p50: percentile(values, 0.5), p99: percentile(values, 0.99), max: values.at(-1) ?? 0,
+      count: ofKind.length, p50: percentile(values, 0.5), p99: percentile(values, 0.99), max: Math.round(values.at(-1) ?? 0),
       neverRecovered: ofKind.length - values.length,
     };
   }
@@ -157,7 +189,7 @@ export function unavailabilityByKind(samples: { kind: FaultKind; ms: number | nu
 
 function percentile(sorted: number[], fraction: number): number {
   if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)]!;
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)]!);
 }
 
 export function countByKind(faults: readonly InjectedFault[]): Partial<Record<FaultKind, number>> {

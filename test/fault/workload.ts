@@ -63,6 +63,11 @@ export class ProduceWorkload {
     await Promise.all(this.workers);
   }
 
+  /** Waits for every producer to finish its maxSendsPerProducer sends. */
+  async finished(): Promise<void> {
+    await Promise.all(this.workers);
+  }
+
   get ackedCount(): number {
     return this.sends.filter((send) => send.outcome.kind === 'acked').length;
   }
@@ -98,17 +103,17 @@ export class ProduceWorkload {
       }
       const partition = (index + sequence) % partitions;
       const values = Array.from({ length: batchSize }, (_, i) => `${name}-${sequence}-${i}`);
-      const startedAtMs = Date.now();
+      const startedAtMs = preciseNowMs();
       try {
         const [result] = await producer.send({ topic, acks: -1, messages: values.map((value) => ({ value, partition })) });
-        const completedAtMs = Date.now();
+        const completedAtMs = preciseNowMs();
         const baseOffset = Number(result!.baseOffset);
         values.forEach((value, i) => this.sends.push({
           value, partition, producer: name, sequence: sequence * batchSize + i, startedAtMs, completedAtMs,
           outcome: { kind: 'acked', offset: baseOffset + i },
         }));
       } catch (error) {
-        const completedAtMs = Date.now();
+        const completedAtMs = preciseNowMs();
         const message = (error as Error).message;
         values.forEach((value, i) => this.sends.push({
           value, partition, producer: name, sequence: sequence * batchSize + i, startedAtMs, completedAtMs,
@@ -165,7 +170,7 @@ export class HighWatermarkSampler {
           replicaId: -1, isolationLevel: 0,
           topics: [{ name: this.topic, partitions: Array.from({ length: this.partitions }, (_, partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: -1, maxNumOffsets: 1 })) }],
         }, 2000);
-        const atMs = Date.now();
+        const atMs = preciseNowMs();
         for (const partition of response.topics[0]?.partitions ?? []) {
           if (partition.errorCode === 0) this.samples.push({ partition: partition.partitionIndex, atMs, highWatermark: partition.offset });
         }
@@ -182,14 +187,28 @@ export class HighWatermarkSampler {
   }
 }
 
-/** Reads every partition from offset 0 to its high watermark (one pass per partition). */
-export async function drainTopic(port: number, topic: string, partitions: number, reader: string): Promise<ReadPass[]> {
+/**
+ * Reads every partition from offset 0 to its high watermark (one pass per partition). A partition
+ * that cannot be read is reported in `errors` instead of a pass, so the checker never mistakes an
+ * unreadable partition for an empty one.
+ */
+export async function drainTopic(port: number, topic: string, partitions: number, reader: string): Promise<{ passes: ReadPass[]; errors: string[] }> {
   const passes: ReadPass[] = [];
+  const errors: string[] = [];
   for (let partition = 0; partition < partitions; partition++) {
-    const { records } = await readPartition(port, topic, partition);
-    passes.push({ reader, partition, records: records.map((record) => ({ offset: record.offset, value: record.value?.toString() ?? '' })) });
+    try {
+      const { records } = await readPartition(port, topic, partition);
+      passes.push({ reader, partition, records: records.map((record) => ({ offset: record.offset, value: record.value?.toString() ?? '' })) });
+    } catch (error) {
+      errors.push(`${reader} p${partition}: ${(error as Error).message}`);
+    }
   }
-  return passes;
+  return { passes, errors };
+}
+
+/** Wall-clock ms with sub-millisecond precision, so a fault and a send in the same ms still order. */
+export function preciseNowMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -44,8 +44,9 @@ export async function startCluster(voterCount: number, extraArgs: string[] = [])
   try {
     await Promise.all([...cluster.nodes.values()].map((node) => startNode(cluster, node.nodeId)));
   } catch (error) {
-    await stopCluster(cluster);
-    throw error;
+    // Kept for the logs (<baseDir>/node-N.log); the message says where.
+    await stopCluster(cluster, true);
+    throw new Error(`cluster did not start (logs in ${baseDir}): ${(error as Error).message}`);
   }
   return cluster;
 }
