@@ -93,7 +93,7 @@ const replay = [
 process.stderr.write(`faults: seed ${seed}, ${minutes} min, flush=${flush}, kinds ${kinds.join(',')}\nfaults: replay with: ${replay}\n`);
 
 const result = await runFaultPass({
-  seed, flush, kinds, maxFaults: 1_000_000, durationMs: minutes * 60_000, calmMs: settings.calmMs,
+  seed, flush, kinds, maxFaults: 1_000_000, groupCommits: true, durationMs: minutes * 60_000, calmMs: settings.calmMs,
   partitions: settings.partitions, producers: settings.producers, batchSize: settings.batchSize, sendIntervalMs: settings.sendIntervalMs,
   ...(kinds.includes('full-disk') || kinds.includes('disk-enospc') ? { tmpfsBytes: 256 * 1024 * 1024 } : {}),
   log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),

@@ -13,7 +13,7 @@ const DEFAULT_MIN_INSYNC_REPLICAS = 1;
 
 export function run(args: string[]): Promise<number> {
   return dispatch('cluster', args, {
-    info: { summary: 'cluster id, controller and brokers', run: info },
+    info: { summary: 'cluster id, controller, brokers and (with --http) the controller quorum', run: info },
     health: { summary: 'exit 0 when every partition is led and in sync enough, else 1 listing problems', run: health },
   });
 }
@@ -22,12 +22,28 @@ interface ClusterInfo {
   clusterId: string | null;
   controllerId: number;
   brokers: Array<{ nodeId: number; host: string; port: number; rack: string | null }>;
+  /** GET /api/v1/cluster/quorum of the node given with --http. */
+  quorum?: QuorumView | { error: string };
+}
+
+interface QuorumView {
+  mode: 'single-node' | 'cluster';
+  nodeId?: number;
+  role?: string;
+  controllerId?: number;
+  term?: number;
+  voters?: Array<{ nodeId: number; host: string; port: number }>;
+  appliedOffset?: number;
+  brokerState?: string;
 }
 
 async function info(args: string[]): Promise<number> {
-  const options = parseOptions(args, [bootstrapOption, jsonOption], 'usage: tide cluster info [--json]');
+  const httpSpec: OptionSpec = { name: 'http', value: 'HOST:PORT', help: 'also show the controller quorum (term, voters) as this node\'s HTTP port reports it' };
+  const options = parseOptions(args, [bootstrapOption, httpSpec, jsonOption], 'usage: tide cluster info [--http HOST:PORT] [--json]');
   if (!options) return 0;
   expectPositional(options, [], 'tide cluster info');
+  const http = options.get('http');
+  const httpAddress = http === undefined ? undefined : parseHostPort(http, '--http');
   const cluster = await withClient(options.bootstrap(), async (client): Promise<ClusterInfo> => {
     if (client.bootstrap.supports(describeClusterCodec)) {
       const { body } = await client.bootstrap.send(describeClusterCodec, { includeClusterAuthorizedOperations: false, endpointType: 1 });
@@ -42,6 +58,7 @@ async function info(args: string[]): Promise<number> {
     return { clusterId: metadata.clusterId, controllerId: metadata.controllerId, brokers: metadata.brokers.map((b) => ({ ...b })) };
   });
   cluster.brokers.sort((a, b) => a.nodeId - b.nodeId);
+  if (httpAddress) cluster.quorum = await getQuorum(httpAddress.host, httpAddress.port);
   if (options.json()) {
     printJson(cluster);
     return 0;
@@ -50,7 +67,40 @@ async function info(args: string[]): Promise<number> {
   printTable(['BROKER', 'ADDRESS', 'RACK', 'ROLE'], cluster.brokers.map((b) => [
     b.nodeId, `${b.host}:${b.port}`, b.rack ?? '-', b.nodeId === cluster.controllerId ? 'controller' : '',
   ]));
+  if (cluster.quorum) process.stdout.write(`\n${describeQuorum(cluster.quorum)}\n`);
   return 0;
+}
+
+function describeQuorum(quorum: QuorumView | { error: string }): string {
+  if ('error' in quorum) return `quorum: unknown (${quorum.error})`;
+  if (quorum.mode === 'single-node') return 'quorum: single node (its own controller)';
+  const voters = (quorum.voters ?? []).map((voter) => `${voter.nodeId}@${voter.host}:${voter.port}`).join(',');
+  return `quorum: active controller ${quorum.controllerId !== undefined && quorum.controllerId >= 0 ? quorum.controllerId : 'none'}, term ${quorum.term}, voters ${voters}\n` +
+    `node ${quorum.nodeId}: ${quorum.role}, metadata applied to offset ${quorum.appliedOffset}, broker ${quorum.brokerState}`;
+}
+
+function getQuorum(host: string, port: number): Promise<QuorumView | { error: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host, port, path: '/api/v1/cluster/quorum', method: 'GET', timeout: READYZ_TIMEOUT_MS }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        // A quorum view is small; anything larger is not one.
+        if (body.length < 1024 * 1024) body += chunk;
+      });
+      res.on('end', () => {
+        if (res.statusCode !== 200) return resolve({ error: `HTTP ${res.statusCode}` });
+        try {
+          resolve(JSON.parse(body) as QuorumView);
+        } catch {
+          resolve({ error: 'answer is not JSON' });
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${READYZ_TIMEOUT_MS} ms`)));
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    req.end();
+  });
 }
 
 interface HealthReport {

@@ -3,6 +3,7 @@ import { CliError } from './cli-error.ts';
 
 const commands: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
   start: { summary: 'start a node (broker + controller)', load: () => import('./start.ts') },
+  dev: { summary: 'start a local N-node cluster (child processes on loopback)', load: () => import('./dev.ts') },
   topic: { summary: 'create, list, describe, alter and delete topics', load: () => import('./topic.ts') },
   produce: { summary: 'send lines from stdin to a topic', load: () => import('./produce.ts') },
   consume: { summary: 'print records of a topic', load: () => import('./consume.ts') },

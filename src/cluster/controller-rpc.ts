@@ -212,7 +212,7 @@ export interface ControllerRpcClientOptions {
   attemptTimeoutMs?: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class ControllerRpcClient {
   private hint: number | null = null;

@@ -6,7 +6,7 @@ import { SeededRandom } from '../../src/io/random.ts';
 import { check, type CheckReport } from './checker.ts';
 import { FaultNode } from './fault-node.ts';
 import { countByKind, runSchedule, unavailabilityByKind, unavailabilityMs, type FaultKind, type InjectedFault, type Percentiles } from './schedule.ts';
-import { createTopic, drainTopic, HighWatermarkSampler, ProduceWorkload } from './workload.ts';
+import { createTopic, drainTopic, GroupOffsetCommitter, HighWatermarkSampler, ProduceWorkload } from './workload.ts';
 
 export interface PassOptions {
   seed: number;
@@ -22,6 +22,8 @@ export interface PassOptions {
   coverEachKind?: boolean;
   /** tmpfs data dir of this size (needed by 'full-disk' and 'disk-enospc'). */
   tmpfsBytes?: number;
+  /** Also commit group offsets throughout and check they never go backwards. */
+  groupCommits?: boolean;
   /** Pause between one producer's sends (keeps long runs' histories within memory). */
   sendIntervalMs?: number;
   /** Sends per producer at most (bounds the run even if faults never end). */
@@ -64,7 +66,9 @@ export async function runFaultPass(options: PassOptions): Promise<PassResult> {
       maxSendsPerProducer: options.maxSendsPerProducer ?? 1_000_000, sendIntervalMs: options.sendIntervalMs ?? 0,
     });
     const sampler = new HighWatermarkSampler(node.port, topic, options.partitions);
+    const committer = options.groupCommits === true ? new GroupOffsetCommitter(node.bootstrap, topic, options.partitions, `${topic}-group`) : null;
     sampler.start();
+    committer?.start();
     workload.start();
     await workload.waitForAcks(50, 10_000);
     const faults = await runSchedule({ node, random, topic, partitions: options.partitions }, {
@@ -75,16 +79,18 @@ export async function runFaultPass(options: PassOptions): Promise<PassResult> {
     if (!recovered) log('no acknowledgements within 15 s after the last fault');
     await workload.stop();
     await sampler.stop();
+    await committer?.stop();
 
     const beforeRestart = await drainTopic(node.port, topic, options.partitions, 'drain');
     await node.terminate();
     await node.start();
     const afterRestart = await drainTopic(node.port, topic, options.partitions, 'drain-after-restart');
+    await committer?.sampleOnce();
     const readErrors = [...beforeRestart.errors, ...afterRestart.errors];
     for (const error of readErrors) log(`read error: ${error}`);
     // The pass after the clean restart is the authoritative one: every partition must be readable.
     if (afterRestart.errors.length > 0) throw new Error(`partitions unreadable after a clean restart: ${afterRestart.errors.join('; ')}`);
-    const report = check({ sends: workload.sends, reads: [...beforeRestart.passes, ...afterRestart.passes], highWatermarks: sampler.samples });
+    const report = check({ sends: workload.sends, reads: [...beforeRestart.passes, ...afterRestart.passes], highWatermarks: sampler.samples, committedOffsets: committer?.samples ?? [] });
     const { log: _log, ...config } = options;
     return {
       seed: options.seed, config, faults, faultsByKind: countByKind(faults),

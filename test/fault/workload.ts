@@ -3,11 +3,11 @@
 // final drain that reads every partition back.
 // A send that errors is indeterminate (the broker may have written it before the connection
 // broke); its producer is then replaced, so a confused producer state never leaks into later sends.
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { listOffsetsCodec } from '../../src/protocol/messages/list-offsets.ts';
 import { readPartition } from '../helpers/read-all.ts';
 import { RawClient } from '../helpers/raw-client.ts';
-import type { HighWatermarkSample, ReadPass, SendRecord } from './checker.ts';
+import type { CommittedOffsetSample, HighWatermarkSample, ReadPass, SendRecord } from './checker.ts';
 
 export interface WorkloadOptions {
   bootstrap: string;
@@ -213,4 +213,77 @@ export function preciseNowMs(): number {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A consumer group's committed offsets under faults: commits an increasing offset for every
+ * partition of `topic` every `intervalMs` (an empty group, through the admin API) and reads the
+ * committed offsets back. A commit that succeeded counts as a sample (the group had at least that
+ * offset then), so a commit that is later forgotten shows up as committed offsets going backwards.
+ */
+export class GroupOffsetCommitter {
+  readonly samples: CommittedOffsetSample[] = [];
+  private stopped = false;
+  private loop: Promise<void> = Promise.resolve();
+  private wake: (() => void) | null = null;
+  private nextOffset = 1;
+
+  constructor(private readonly bootstrap: string, private readonly topic: string, private readonly partitions: number, readonly group: string, private readonly intervalMs = 250) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** One read of the committed offsets (e.g. after the final restart), added to the samples. */
+  async sampleOnce(): Promise<void> {
+    const admin = quietKafka(this.bootstrap, 'fault-group-reader').admin();
+    await admin.connect();
+    try {
+      await this.read(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async read(admin: Admin): Promise<void> {
+    const [topic] = await admin.fetchOffsets({ groupId: this.group, topics: [this.topic] });
+    const atMs = preciseNowMs();
+    for (const partition of topic?.partitions ?? []) {
+      const offset = Number(partition.offset);
+      if (offset >= 0) this.samples.push({ group: this.group, partition: partition.partition, atMs, offset });
+    }
+  }
+
+  private async run(): Promise<void> {
+    let admin: Admin | null = null;
+    while (!this.stopped) {
+      try {
+        if (admin === null) {
+          admin = quietKafka(this.bootstrap, 'fault-group-committer').admin();
+          await admin.connect();
+        }
+        const offset = this.nextOffset;
+        await admin.setOffsets({ groupId: this.group, topic: this.topic, partitions: Array.from({ length: this.partitions }, (_, partition) => ({ partition, offset: String(offset) })) });
+        const atMs = preciseNowMs();
+        this.nextOffset++;
+        for (let partition = 0; partition < this.partitions; partition++) this.samples.push({ group: this.group, partition, atMs, offset });
+        await this.read(admin);
+      } catch {
+        const broken: Admin | null = admin;
+        admin = null;
+        await broken?.disconnect().catch(() => {});
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.intervalMs);
+        this.wake = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+    await admin?.disconnect().catch(() => {});
+  }
 }

@@ -1,0 +1,71 @@
+// Proves `tide dev --nodes 3` starts a working local cluster as a new user would run it: it prints
+// every node's Kafka address and pid, the nodes form one cluster (three brokers, one controller),
+// a topic created through one node is seen by the others, `tide cluster info --http` shows the
+// quorum (active controller, term, voters), and SIGTERM to the dev process stops
+// every child process before it exits 0.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { withClient } from '../../src/cli/client/tide-client.ts';
+import { createTopicsCodec } from '../../src/protocol/messages/create-topics.ts';
+import { eventually } from '../helpers/tide-cluster.ts';
+import { makeTempDir, removeDir, tideBin } from '../helpers/tide-process.ts';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('tide dev --nodes 3 runs a cluster and SIGTERM stops every node', async () => {
+  const dataDir = await makeTempDir('tide-dev-');
+  const dev = spawn(process.execPath, [tideBin, 'dev', '--nodes', '3', '--base-port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => dev.once('exit', (code, signal) => resolve({ code, signal })));
+  let output = '';
+  dev.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  dev.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  let pids: number[] = [];
+  try {
+    await eventually('tide dev prints the cluster as ready', 60_000, async () => (/bootstrap: /.test(output) ? true : undefined), 100);
+    const nodes = [...output.matchAll(/node (\d) ready: kafka=127\.0\.0\.1:(\d+) http=http:\/\/(127\.0\.0\.1:\d+) .* pid=(\d+)/g)]
+      .map((match) => ({ nodeId: Number(match[1]), bootstrap: `127.0.0.1:${match[2]}`, http: match[3]!, pid: Number(match[4]) }));
+    assert.deepEqual(nodes.map((node) => node.nodeId).sort(), [1, 2, 3], output);
+    pids = nodes.map((node) => node.pid);
+    for (const pid of pids) assert.ok(isAlive(pid), `node pid ${pid} runs`);
+
+    await eventually('three brokers and one controller everywhere', 30_000, async () => {
+      const views = await Promise.all(nodes.map((node) => withClient(node.bootstrap, (client) => client.metadata(null))));
+      return views.every((view) => view.brokers.length === 3 && view.controllerId > 0 && view.controllerId === views[0]!.controllerId) ? true : undefined;
+    });
+    const created = await withClient(nodes[2]!.bootstrap, async (client) => (await client.bootstrap.send(createTopicsCodec, {
+      topics: [{ name: 'dev-topic', numPartitions: 3, replicationFactor: 3, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false,
+    })).body.topics[0]!);
+    assert.equal(created.errorCode, 0, created.errorMessage ?? '');
+    const seen = await eventually('node 1 sees the topic', 10_000, async () => {
+      const view = await withClient(nodes[0]!.bootstrap, (client) => client.metadata(['dev-topic']));
+      return view.topics[0]?.errorCode === 0 ? view.topics[0] : undefined;
+    });
+    assert.equal(seen.partitions.length, 3);
+
+    const info = await promisify(execFile)(process.execPath, [tideBin, 'cluster', 'info', '--bootstrap', nodes[1]!.bootstrap, '--http', nodes[1]!.http]);
+    assert.match(info.stdout, /quorum: active controller [123], term \d+, voters 1@127\.0\.0\.1:\d+,2@127\.0\.0\.1:\d+,3@127\.0\.0\.1:\d+/, info.stdout);
+    assert.match(info.stdout, /node 2: voter, metadata applied to offset \d+, broker active/, info.stdout);
+
+    dev.kill('SIGTERM');
+    const result = await exited;
+    assert.equal(result.code, 0, output);
+    for (const pid of pids) assert.equal(isAlive(pid), false, `node pid ${pid} stopped with tide dev`);
+    assert.match(output, /all nodes stopped/);
+  } finally {
+    if (dev.exitCode === null && dev.signalCode === null) {
+      dev.kill('SIGKILL');
+      await exited;
+    }
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await removeDir(dataDir);
+  }
+});
