@@ -9,6 +9,7 @@ import type { QuorumController } from '../controller/quorum-controller.ts';
 import type { AlterConfigOperation, CreateTopicRequest, TopicChangeResult } from '../controller/topic-requests.ts';
 import type { Logger } from '../util/log.ts';
 import { PeerUnavailableError, type PeerLink } from './peer-link.ts';
+import { isAlterPartitionCall, serveAlterPartition } from './alter-partition-rpc.ts';
 
 export interface RegisterParams { nodeId: number; incarnationId: string; host: string; port: number; rack: string | null; internalHost: string; internalPort: number }
 export interface HeartbeatParams { nodeId: number; brokerEpoch: number; metadataOffset: number; wantFence: boolean }
@@ -50,6 +51,7 @@ export const fetchMetadataBytesMax = 8 * 1024 * 1024;
 
 /** Decodes and dispatches one request. Never throws: every failure is an answer. */
 export async function serveControllerRequest(host: ControllerRpcHost, raw: unknown, logger: Logger): Promise<RpcAnswer<unknown>> {
+  if (isAlterPartitionCall(raw)) return serveAlterPartition(host, raw, logger); // replication's RPC (alter-partition-rpc.ts)
   let checked: { method: ControllerMethod; params: unknown };
   try {
     checked = checkRequest(raw);
@@ -274,6 +276,14 @@ export class ControllerRpcClient {
     const link = this.options.links.get(to);
     if (!link) throw new PeerUnavailableError(`node ${to} is not a voter`);
     const answer = await link.request(request, timeoutMs);
+    // Another node's answer: trust its shape only after a look (a node of another version, a bug).
+    if (typeof answer !== 'object' || answer === null || typeof (answer as { ok?: unknown }).ok !== 'boolean') {
+      throw new PeerUnavailableError(`node ${to} sent a malformed answer`);
+    }
+    const failed = answer as { ok: boolean; error?: unknown; leaderId?: unknown };
+    if (!failed.ok && failed.error === 'not-leader' && failed.leaderId !== null && !Number.isSafeInteger(failed.leaderId)) {
+      throw new PeerUnavailableError(`node ${to} named an invalid leader`);
+    }
     return answer as RpcAnswer<unknown>;
   }
 }

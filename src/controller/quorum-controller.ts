@@ -47,6 +47,26 @@ export interface BrokerHeartbeatRequest {
   wantFence: boolean;
 }
 
+export interface AlterPartitionControllerRequest {
+  brokerId: number;
+  brokerEpoch: number;
+  topicId: string;
+  partition: number;
+  leaderEpoch: number;
+  /** The partition epoch the new ISR is based on. */
+  partitionEpoch: number;
+  newIsr: number[];
+}
+
+/** errorCode NONE with the committed state, or a refusal with epochs -1 and an empty ISR. */
+export interface AlterPartitionControllerResult {
+  errorCode: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  isr: number[];
+  offset: number;
+}
+
 const topicIdPattern = /^[0-9a-f]{32}$/;
 const topicIdAttemptsMax = 8;
 
@@ -82,7 +102,7 @@ export class QuorumController {
       const topicId = this.newTopicId(image);
       const records: MetadataRecord[] = [{ type: 'topic', name: request.name, topicId, configs: checked.configs, internal: request.name.startsWith('__') }];
       checked.replicaAssignments.forEach((replicas, partition) => {
-        // Until partitions replicate (issue 5) a follower holds no data, so only the leader is in sync.
+        // A new follower holds no data yet: it joins the ISR through AlterPartition once caught up.
         const leader = replicas[0]!;
         records.push({ type: 'partition', topicId, partition, replicas, isr: [leader], leader, leaderEpoch: 0, partitionEpoch: 0 });
       });
@@ -218,6 +238,46 @@ export class QuorumController {
       }
       const offset = await this.deps.propose([{ type: 'producer-id-block', firstId, size, nodeId }]);
       return { errorCode: ErrorCode.NONE, firstId, size, offset };
+    });
+  }
+
+  /**
+   * A partition leader asks to change its ISR (Kafka's AlterPartition). Applied only when the
+   * sender is the current leader with the current broker epoch, leader epoch AND partition epoch;
+   * every accepted request bumps the partition epoch, even one that leaves the ISR as it is (the
+   * leader relies on that to know no older copy of its request can still apply). Members added to
+   * the ISR must be registered and unfenced (INELIGIBLE_REPLICA): a fenced broker may have lost data.
+   */
+  alterPartition(request: AlterPartitionControllerRequest): Promise<AlterPartitionControllerResult> {
+    return this.serialised(async () => {
+      const image = this.image();
+      const refused = (errorCode: number): AlterPartitionControllerResult => ({ errorCode, leaderEpoch: -1, partitionEpoch: -1, isr: [], offset: image.appliedOffset });
+      const broker = image.brokers.get(request.brokerId);
+      if (broker === undefined) return refused(ErrorCode.BROKER_ID_NOT_REGISTERED);
+      const epochProblem = compareBrokerEpoch(request.brokerEpoch, broker.brokerEpoch);
+      if (epochProblem !== ErrorCode.NONE) return refused(epochProblem);
+      const topic = image.topicsById.get(request.topicId);
+      const partition = topic?.partitions[request.partition];
+      if (topic === undefined || partition === undefined) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      if (request.leaderEpoch !== partition.leaderEpoch) return refused(request.leaderEpoch < partition.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH);
+      if (partition.leader !== request.brokerId) return refused(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      if (request.partitionEpoch !== partition.partitionEpoch) return refused(ErrorCode.INVALID_UPDATE_VERSION);
+      const isr = request.newIsr;
+      const malformed = isr.length === 0 || new Set(isr).size !== isr.length || !isr.includes(partition.leader) || isr.some((id) => !partition.replicas.includes(id));
+      if (malformed) return refused(ErrorCode.INVALID_REQUEST);
+      for (const nodeId of isr) {
+        if (partition.isr.includes(nodeId)) continue;
+        const member = image.brokers.get(nodeId);
+        if (member === undefined || member.fenced) return refused(ErrorCode.INELIGIBLE_REPLICA);
+      }
+      const next = { ...partition, isr: [...isr], partitionEpoch: partition.partitionEpoch + 1 };
+      const offset = await this.deps.propose([partitionRecord(topic.topicId, next)]);
+      const committed = this.image().topicsById.get(topic.topicId)?.partitions[request.partition];
+      if (committed === undefined || committed.partitionEpoch !== next.partitionEpoch || committed.leaderEpoch !== next.leaderEpoch) {
+        return { ...refused(ErrorCode.INVALID_UPDATE_VERSION), offset };
+      }
+      this.logger.info('ISR changed', { topic: topic.name, partition: request.partition, isr, leaderEpoch: next.leaderEpoch, partitionEpoch: next.partitionEpoch, offset });
+      return { errorCode: ErrorCode.NONE, leaderEpoch: committed.leaderEpoch, partitionEpoch: committed.partitionEpoch, isr: [...committed.isr], offset };
     });
   }
 

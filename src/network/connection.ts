@@ -44,6 +44,7 @@ export class Connection implements ConnectionInfo {
   private closed = false;
   private pausedForInFlight = false;
   private pausedForWrites = false;
+  private sendScheduled = false;
   private idleCheckTimer: NodeJS.Timeout | null = null;
   private lastActivityMs = Date.now();
   readonly remoteAddress: string;
@@ -146,6 +147,15 @@ export class Connection implements ConnectionInfo {
   private complete(slot: ReplySlot, parts: Buffer[] | null): void {
     slot.done = true;
     slot.parts = parts;
+    if (this.closed || this.sendScheduled) return;
+    // Handlers finishing in the same turn (a group of appends written by one writev) share one
+    // socket write: the send runs once the current microtasks have drained.
+    this.sendScheduled = true;
+    process.nextTick(() => this.sendCompleted());
+  }
+
+  private sendCompleted(): void {
+    this.sendScheduled = false;
     if (this.closed) return;
     this.lastActivityMs = Date.now();
     let wrote = false;

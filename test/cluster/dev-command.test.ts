@@ -32,8 +32,9 @@ test('tide dev --nodes 3 runs a cluster and SIGTERM stops every node', async () 
   try {
     await eventually('tide dev prints the cluster as ready', 60_000, async () => (/bootstrap: /.test(output) ? true : undefined), 100);
     const nodes = [...output.matchAll(/node (\d) ready: kafka=127\.0\.0\.1:(\d+) http=http:\/\/(127\.0\.0\.1:\d+) .* pid=(\d+)/g)]
-      .map((match) => ({ nodeId: Number(match[1]), bootstrap: `127.0.0.1:${match[2]}`, http: match[3]!, pid: Number(match[4]) }));
-    assert.deepEqual(nodes.map((node) => node.nodeId).sort(), [1, 2, 3], output);
+      .map((match) => ({ nodeId: Number(match[1]), bootstrap: `127.0.0.1:${match[2]}`, http: match[3]!, pid: Number(match[4]) }))
+      .sort((a, b) => a.nodeId - b.nodeId);
+    assert.deepEqual(nodes.map((node) => node.nodeId), [1, 2, 3], output);
     pids = nodes.map((node) => node.pid);
     for (const pid of pids) assert.ok(isAlive(pid), `node pid ${pid} runs`);
 
@@ -51,7 +52,11 @@ test('tide dev --nodes 3 runs a cluster and SIGTERM stops every node', async () 
     });
     assert.equal(seen.partitions.length, 3);
 
-    const info = await promisify(execFile)(process.execPath, [tideBin, 'cluster', 'info', '--bootstrap', nodes[1]!.bootstrap, '--http', nodes[1]!.http]);
+    // The node learns it is unfenced from its next heartbeat answer, a moment after the others see it.
+    const info = await eventually('tide cluster info shows node 2 active', 10_000, async () => {
+      const result = await promisify(execFile)(process.execPath, [tideBin, 'cluster', 'info', '--bootstrap', nodes[1]!.bootstrap, '--http', nodes[1]!.http]);
+      return /broker active/.test(result.stdout) ? result : undefined;
+    });
     assert.match(info.stdout, /quorum: active controller [123], term \d+, voters 1@127\.0\.0\.1:\d+,2@127\.0\.0\.1:\d+,3@127\.0\.0\.1:\d+/, info.stdout);
     assert.match(info.stdout, /node 2: voter, metadata applied to offset \d+, broker active/, info.stdout);
 

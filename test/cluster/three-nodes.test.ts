@@ -19,7 +19,7 @@ let cluster: TideCluster;
 before(async () => {
   // Three __consumer_offsets partitions: placement balances leaders over all topics, so with one
   // offsets leadership per node the 6-partition topic gets exactly two per node, created before or after.
-  cluster = await startCluster(3, ['--broker.session.timeout.ms', '4000', '--offsets.topic.num.partitions', '3']);
+  cluster = await startCluster(3, ['--offsets.topic.num.partitions', '3']);
 });
 
 after(async () => {
@@ -83,7 +83,7 @@ test('a topic created through node 2 is placed over three brokers with balanced 
 
 test('kafkajs produces through any bootstrap node and the data reads back from the leaders', async () => {
   for (const bootstrapNode of [1, 3]) {
-    const kafka = new Kafka({ clientId: `cluster-test-${bootstrapNode}`, brokers: [bootstrapOf(cluster, bootstrapNode)], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } });
+    const kafka = new Kafka({ clientId: `cluster-test-${bootstrapNode}`, brokers: [bootstrapOf(cluster, bootstrapNode)], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 } });
     const producer = kafka.producer();
     await producer.connect();
     try {

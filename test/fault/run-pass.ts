@@ -41,6 +41,8 @@ export interface PassResult {
   /** Fault healed (restarted, thawed, freed, link restored) -> first acknowledged write issued after that. */
   recoveryMs: Partial<Record<FaultKind, Percentiles>>;
   check: CheckReport;
+  /** How many high-watermark and committed-offset samples the checker had. */
+  samples: { highWatermarks: number; committedOffsets: number };
   /** Partitions that could not be read before the final restart (e.g. a log stopped by ENOSPC). */
   readErrors: string[];
   durationMs: number;
@@ -96,7 +98,7 @@ export async function runFaultPass(options: PassOptions): Promise<PassResult> {
       seed: options.seed, config, faults, faultsByKind: countByKind(faults),
       unavailabilityMs: unavailabilityByKind(unavailabilityMs(faults, workload.sends)),
       recoveryMs: unavailabilityByKind(unavailabilityMs(faults, workload.sends, 'healed')),
-      check: report, readErrors, durationMs: Date.now() - began,
+      check: report, readErrors, samples: { highWatermarks: sampler.samples.length, committedOffsets: committer?.samples.length ?? 0 }, durationMs: Date.now() - began,
     };
   } finally {
     await node.destroy();

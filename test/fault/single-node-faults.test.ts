@@ -2,7 +2,8 @@
 // - flush=sync survives a seeded schedule of SIGKILL, SIGSTOP/SIGCONT, SIGTERM, power loss (files
 //   cut back to what was fsynced), full disk (disk guard) and ENOSPC (tmpfs data dir), and client
 //   link cuts, black-holes and delays, with no acknowledged message lost or unseen, no duplicates,
-//   no offset holding two values, per-partition order kept and the high watermark never decreasing;
+//   no offset holding two values, per-partition order kept, and neither the high watermark nor a
+//   group's committed offsets (committed throughout) ever decreasing;
 // - flush=async survives SIGKILL/SIGSTOP/SIGTERM the same way, and under power loss the checker
 //   measures what it loses (reported, not failed: that is the documented cost of async);
 // - a bit flip in a stopped node's segment is never served: after SIGKILL recovery cuts the log at
@@ -35,7 +36,7 @@ test('flush=sync: a seeded schedule of every single-node fault loses, duplicates
   const kinds: FaultKind[] = ['kill', 'pause', 'terminate', 'power-loss', 'link-cut', 'link-blackhole', 'link-delay', ...diskKinds];
   const result = await runFaultPass({
     seed: 20_261_123, flush: 'sync', kinds, coverEachKind: true, maxFaults: kinds.length + 2, durationMs: 25_000, calmMs: [200, 600],
-    partitions: 3, producers: 4, batchSize: 5, ...(tmpfsWorks ? { tmpfsBytes: 32 * 1024 * 1024 } : {}),
+    partitions: 3, producers: 4, batchSize: 5, groupCommits: true, ...(tmpfsWorks ? { tmpfsBytes: 32 * 1024 * 1024 } : {}),
     log: (line) => t.diagnostic(line),
   });
   t.diagnostic(describe(result));
@@ -45,6 +46,8 @@ test('flush=sync: a seeded schedule of every single-node fault loses, duplicates
   assert.equal(result.check.counts.duplicate, 0, describe(result));
   assert.equal(result.check.counts.inconsistentOffset, 0, describe(result));
   assert.equal(result.check.counts.hwBackwards, 0, describe(result));
+  assert.equal(result.check.counts.committedBackwards, 0, describe(result));
+  assert.ok(result.samples.highWatermarks > 0 && result.samples.committedOffsets > 0, JSON.stringify(result.samples));
   assert.equal(result.check.valid, true, describe(result));
 });
 

@@ -24,6 +24,7 @@ import { incrementalAlterConfigsHandler } from './incremental-alter-configs.ts';
 import { initProducerIdHandler } from './init-producer-id.ts';
 import { listOffsetsHandler } from './list-offsets.ts';
 import { metadataHandler } from './metadata.ts';
+import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.ts';
 import { produceHandler } from './produce.ts';
 
 export const allHandlers: ApiHandler[] = [];
@@ -55,4 +56,6 @@ allHandlers.push(
   deleteGroupsHandler,
   offsetDeleteHandler,
   initProducerIdHandler,
+  // Replication (src/server/replication/) and librdkafka's truncation detection.
+  offsetForLeaderEpochHandler,
 );
