@@ -5,6 +5,7 @@ import type { ReplicaManager } from './replica-manager.ts';
 import type { DiskGuard } from './disk-guard-service.ts';
 import type { GroupService } from './groups/group-service.ts';
 import type { ProducerIdService } from './producer-ids.ts';
+import type { ReplicationManager } from './replication/replication-manager.ts';
 
 /** Everything a Kafka API handler may use; handlers get nothing else. */
 export interface BrokerServices {
@@ -24,4 +25,6 @@ export interface BrokerServices {
   isShuttingDown(): boolean;
   /** host:port this node advertises to clients. */
   readonly advertised: { host: string; port: number };
+  /** Partition replication (cluster mode); absent on a single node, where the HW follows the log end. */
+  readonly replication?: ReplicationManager | null;
 }

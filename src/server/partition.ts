@@ -40,6 +40,20 @@ export class Partition {
   /** The in-sync replicas as the metadata image last said. */
   isr: number[] = [];
 
+  /**
+   * Set by partition replication (src/server/replication/): the high watermark then follows the
+   * ISR through setHighWatermark, never the local log end, and a duplicate is answered at once
+   * (the replication driver waits for the HW to pass it).
+   */
+  replicated = false;
+
+  /**
+   * Told of every leader append, synchronously once its offsets are assigned (so replication sees
+   * appends in offset order, the group coordinator's as well as produced ones), with the promise
+   * that settles once the batch is written.
+   */
+  appendObserver: ((nextOffset: number, written: Promise<unknown>) => void) | null = null;
+
   /** Largest batch accepted, in bytes including the 12-byte log overhead (max.message.bytes). */
   maxMessageBytes: number;
 
@@ -73,10 +87,11 @@ export class Partition {
     // log end did not move and there is nothing to remember.
     if (this.log.logEndOffset > logEndBefore) this.producers.recordAppended(views, admission.batches);
     const visible = appended.then((result) => {
-      this.advanceHighWatermark(result.lastOffset + 1);
+      if (!this.replicated) this.advanceHighWatermark(result.lastOffset + 1);
       return result;
     });
     this.appendChain = visible.catch(() => undefined);
+    if (this.log.logEndOffset > logEndBefore) this.appendObserver?.(this.log.logEndOffset, this.appendChain);
     return visible;
   }
 
@@ -85,9 +100,26 @@ export class Partition {
    * being written, wait for the appends in flight (they complete in offset order).
    */
   private async answerDuplicate(baseOffset: number, lastOffset: number): Promise<AppendOutcome> {
+    if (this.replicated) {
+      await this.appendChain;
+      return { baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.log.logStartOffset, duplicate: true };
+    }
     if (lastOffset >= this.highWatermarkOffset) await this.appendChain;
     if (lastOffset >= this.highWatermarkOffset) throw new Error(`the original append of offsets ${baseOffset}..${lastOffset} did not complete`);
     return { baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.log.logStartOffset, duplicate: true };
+  }
+
+  /** Replication's high watermark (leader: min end of the ISR; follower: the leader's, capped by ours). */
+  setHighWatermark(offset: number): void {
+    this.advanceHighWatermark(Math.min(offset, this.log.logEndOffset));
+  }
+
+  /**
+   * Follower truncation cut the log below the high watermark we hold (it was set from an older
+   * leader's answer, or assumed at start-up): the HW follows the log down.
+   */
+  lowerHighWatermarkTo(offset: number): void {
+    if (offset < this.highWatermarkOffset) this.highWatermarkOffset = offset;
   }
 
   private advanceHighWatermark(offset: number): void {

@@ -22,6 +22,7 @@ import { LogCleanerService } from './log-cleaner-service.ts';
 import { ReplicaManager } from './replica-manager.ts';
 import { RequestDispatcher } from './request-dispatcher.ts';
 import { allHandlers } from './handlers/index.ts';
+import { replicationEnabled, startReplication, type StartedReplication } from './replication/start-replication.ts';
 
 /** One Tide process: data dir, metadata, local partitions, the Kafka listener and the HTTP port. */
 export class TideNode {
@@ -41,6 +42,7 @@ export class TideNode {
     private readonly logger: Logger,
     /** Set in cluster mode (controller.quorum.voters given). */
     readonly cluster: ClusterMembership | null = null,
+    private readonly replication: StartedReplication | null = null,
   ) {}
 
   get kafkaAddress(): string {
@@ -64,6 +66,7 @@ export class TideNode {
     const dataDir = resolve(config.string('data.dir')!);
     const releaseLock = lockDataDir(dataDir);
     let startedCluster: ClusterMembership | null = null;
+    let startedListener: KafkaListener | null = null;
     try {
       const identity = await loadOrFormatMeta(dataDir, nodeId, config.string('cluster.id'));
       const listen = config.hostPort('listen')!;
@@ -98,6 +101,7 @@ export class TideNode {
         logger.child('network'),
       );
       await listener.start();
+      startedListener = listener;
       const advertised = advertisedSetting ?? {
         host: listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host,
         port: listener.port,
@@ -137,8 +141,14 @@ export class TideNode {
         limits,
         logger.child('metadata'),
       );
-      metadata.onChange((image) => replicas.reconcile(image));
+      // Cluster mode: partitions replicate (src/server/replication/); a single node needs none of it.
+      const replication = cluster && replicationEnabled() ? startReplication(cluster, nodeId, replicas, metadata, config, logger.child('replication')) : null;
+      metadata.onChange(async (image) => {
+        await replicas.reconcile(image);
+        replication?.manager.onImage(image);
+      });
       await replicas.start(metadata.image(), config.int('log.retention.check.interval.ms'), LogCleanerService.settingsFrom(config));
+      replication?.manager.onImage(metadata.image());
       // In a cluster, producer-id blocks are metadata records, so no two nodes ever hand out the same id.
       const producerIds = cluster
         ? new ProducerIdService(new ProducerIdManager({ reserveBlock: cluster.reserveProducerIds }), logger.child('producer-ids'))
@@ -164,17 +174,20 @@ export class TideNode {
         shutdownSignal: shutdownController.signal,
         isShuttingDown: () => shutdownController.signal.aborted,
         advertised,
+        replication: replication?.manager ?? null,
       };
 
       let node: TideNode | null = null;
       const http = new HttpServer([healthRoutes(() => node?.ready ?? false), quorumRoute(() => cluster?.quorumState() ?? null), ...createAdminRoutes(services, { groups: createGroupsView(groups, replicas, metadata) })], logger.child('http'));
       await http.start(httpListen.host, httpListen.port);
-      node = new TideNode(nodeId, dataDir, listener, http, replicas, diskGuard, groups, beginShutdown, releaseLock, config, logger, cluster);
+      node = new TideNode(nodeId, dataDir, listener, http, replicas, diskGuard, groups, beginShutdown, releaseLock, config, logger, cluster, replication);
       node.ready = true;
       logger.info('node ready', { kafka: node.kafkaAddress, http: node.httpAddress, dataDir, clusterId: identity.clusterId });
       return node;
     } catch (error) {
+      // An open listener or quorum connection would keep a process whose start failed alive.
       await startedCluster?.stop().catch(() => undefined);
+      await startedListener?.close(0).catch(() => undefined);
       releaseLock();
       throw error;
     }
@@ -186,6 +199,8 @@ export class TideNode {
     // Controlled shutdown: the controller moves this node's leaderships away before it stops serving.
     await this.cluster?.leave(this.config.int('shutdown.timeout.ms'));
     this.beginShutdown();
+    // Waiting acks=all produce requests are released (NOT_LEADER_OR_FOLLOWER) before the listener drains.
+    await this.replication?.stop();
     // Before the listener drains: parked JoinGroup/SyncGroup requests are answered NOT_COORDINATOR now.
     await this.groups.stop();
     await this.listener.close(this.config.int('shutdown.timeout.ms'));

@@ -68,7 +68,7 @@ export async function runFaultPass(options: PassOptions): Promise<PassResult> {
       maxSendsPerProducer: options.maxSendsPerProducer ?? 1_000_000, sendIntervalMs: options.sendIntervalMs ?? 0,
     });
     const sampler = new HighWatermarkSampler(node.port, topic, options.partitions);
-    const committer = options.groupCommits === true ? new GroupOffsetCommitter(node.bootstrap, topic, options.partitions, `${topic}-group`) : null;
+    const committer = options.groupCommits === true ? new GroupOffsetCommitter(node.port, topic, options.partitions, `${topic}-group`) : null;
     sampler.start();
     committer?.start();
     workload.start();

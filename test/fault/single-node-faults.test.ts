@@ -22,6 +22,9 @@ import { runFaultPass, type PassResult } from './run-pass.ts';
 import type { FaultKind } from './schedule.ts';
 import { createTopic, drainTopic, ProduceWorkload } from './workload.ts';
 
+// Not a performance bound: a pass takes well under a minute; this only turns a hang into a failure.
+const HANG_GUARD_MS = 300_000;
+
 const probeDir = mkdtempSync(join(tmpdir(), 'tide-tmpfs-probe-'));
 const tmpfsWorks = canMountTmpfs(probeDir);
 rmdirSync(probeDir);
@@ -30,7 +33,7 @@ function describe(result: PassResult): string {
   return `seed ${result.seed}, faults ${JSON.stringify(result.faultsByKind)}\n${summarize(result.check)}`;
 }
 
-test('flush=sync: a seeded schedule of every single-node fault loses, duplicates and reorders nothing', async (t) => {
+test('flush=sync: a seeded schedule of every single-node fault loses, duplicates and reorders nothing', { timeout: HANG_GUARD_MS }, async (t) => {
   const diskKinds: FaultKind[] = tmpfsWorks ? ['full-disk', 'disk-enospc'] : [];
   if (!tmpfsWorks) t.diagnostic('tmpfs cannot be mounted here (not root?): full-disk episodes left out of this pass');
   const kinds: FaultKind[] = ['kill', 'pause', 'terminate', 'power-loss', 'link-cut', 'link-blackhole', 'link-delay', ...diskKinds];
@@ -51,7 +54,7 @@ test('flush=sync: a seeded schedule of every single-node fault loses, duplicates
   assert.equal(result.check.valid, true, describe(result));
 });
 
-test('flush=async: SIGKILL, SIGSTOP and SIGTERM lose nothing acknowledged', async (t) => {
+test('flush=async: SIGKILL, SIGSTOP and SIGTERM lose nothing acknowledged', { timeout: HANG_GUARD_MS }, async (t) => {
   const result = await runFaultPass({
     seed: 7, flush: 'async', kinds: ['kill', 'pause', 'terminate'], coverEachKind: true, maxFaults: 4, durationMs: 10_000, calmMs: [200, 600],
     partitions: 2, producers: 3, batchSize: 5, log: (line) => t.diagnostic(line),
@@ -61,7 +64,7 @@ test('flush=async: SIGKILL, SIGSTOP and SIGTERM lose nothing acknowledged', asyn
   assert.equal(result.check.valid, true, describe(result));
 });
 
-test('flush=async: power loss is measured and reported (the documented cost of async), never garbage', async (t) => {
+test('flush=async: power loss is measured and reported (the documented cost of async), never garbage', { timeout: HANG_GUARD_MS }, async (t) => {
   const result = await runFaultPass({
     seed: 11, flush: 'async', kinds: ['power-loss'], maxFaults: 3, durationMs: 10_000, calmMs: [300, 1500],
     partitions: 2, producers: 3, batchSize: 5, log: (line) => t.diagnostic(line),
@@ -77,7 +80,7 @@ test('flush=async: power loss is measured and reported (the documented cost of a
 });
 
 for (const stop of ['kill', 'terminate'] as const) {
-  test(`a bit flip in a segment (after ${stop === 'kill' ? 'SIGKILL' : 'a clean stop'}) is never served; acknowledged messages cut with it are reported lost`, async (t) => {
+  test(`a bit flip in a segment (after ${stop === 'kill' ? 'SIGKILL' : 'a clean stop'}) is never served; acknowledged messages cut with it are reported lost`, { timeout: HANG_GUARD_MS }, async (t) => {
     const node = await FaultNode.create({ flush: 'sync' });
     try {
       await node.start();

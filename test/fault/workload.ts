@@ -3,8 +3,10 @@
 // final drain that reads every partition back.
 // A send that errors is indeterminate (the broker may have written it before the connection
 // broke); its producer is then replaced, so a confused producer state never leaks into later sends.
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { listOffsetsCodec } from '../../src/protocol/messages/list-offsets.ts';
+import { offsetCommitCodec } from '../../src/protocol/messages/offset-commit.ts';
+import { offsetFetchCodec } from '../../src/protocol/messages/offset-fetch.ts';
 import { readPartition } from '../helpers/read-all.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import type { CommittedOffsetSample, HighWatermarkSample, ReadPass, SendRecord } from './checker.ts';
@@ -217,9 +219,11 @@ export function sleep(ms: number): Promise<void> {
 
 /**
  * A consumer group's committed offsets under faults: commits an increasing offset for every
- * partition of `topic` every `intervalMs` (an empty group, through the admin API) and reads the
- * committed offsets back. A commit that succeeded counts as a sample (the group had at least that
- * offset then), so a commit that is later forgotten shows up as committed offsets going backwards.
+ * partition of `topic` every `intervalMs` (a standalone commit: generation -1, no member, as an
+ * admin tool or a consumer using assign() does) and reads the committed offsets back. A commit the
+ * broker accepted counts as a sample (the group had at least that offset then), so a commit that is
+ * later forgotten shows up as committed offsets going backwards. Raw requests with timeouts, so a
+ * fault can never leave it waiting; one node is its own coordinator (a cluster needs FindCoordinator).
  */
 export class GroupOffsetCommitter {
   readonly samples: CommittedOffsetSample[] = [];
@@ -228,7 +232,7 @@ export class GroupOffsetCommitter {
   private wake: (() => void) | null = null;
   private nextOffset = 1;
 
-  constructor(private readonly bootstrap: string, private readonly topic: string, private readonly partitions: number, readonly group: string, private readonly intervalMs = 250) {}
+  constructor(private readonly port: number, private readonly topic: string, private readonly partitions: number, readonly group: string, private readonly intervalMs = 250) {}
 
   start(): void {
     this.loop = this.run();
@@ -242,48 +246,54 @@ export class GroupOffsetCommitter {
 
   /** One read of the committed offsets (e.g. after the final restart), added to the samples. */
   async sampleOnce(): Promise<void> {
-    const admin = quietKafka(this.bootstrap, 'fault-group-reader').admin();
-    await admin.connect();
+    const client = await RawClient.connect(this.port);
     try {
-      await this.read(admin);
+      await this.read(client);
     } finally {
-      await admin.disconnect();
+      client.close();
     }
   }
 
-  private async read(admin: Admin): Promise<void> {
-    const [topic] = await admin.fetchOffsets({ groupId: this.group, topics: [this.topic] });
+  private async read(client: RawClient): Promise<void> {
+    const response = await client.send(offsetFetchCodec, 5, {
+      groupId: this.group, topics: [{ name: this.topic, partitionIndexes: Array.from({ length: this.partitions }, (_, index) => index) }], groups: [], requireStable: false,
+    }, REQUEST_TIMEOUT_MS);
+    if (response.errorCode !== 0) return;
     const atMs = preciseNowMs();
-    for (const partition of topic?.partitions ?? []) {
-      const offset = Number(partition.offset);
-      if (offset >= 0) this.samples.push({ group: this.group, partition: partition.partition, atMs, offset });
+    for (const partition of response.topics[0]?.partitions ?? []) {
+      if (partition.errorCode === 0 && partition.committedOffset >= 0) this.samples.push({ group: this.group, partition: partition.partitionIndex, atMs, offset: partition.committedOffset });
+    }
+  }
+
+  private async commit(client: RawClient, offset: number): Promise<void> {
+    const response = await client.send(offsetCommitCodec, 7, {
+      groupId: this.group, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1,
+      topics: [{ name: this.topic, partitions: Array.from({ length: this.partitions }, (_, partitionIndex) => ({ partitionIndex, committedOffset: offset, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: null })) }],
+    }, REQUEST_TIMEOUT_MS);
+    const atMs = preciseNowMs();
+    for (const partition of response.topics[0]?.partitions ?? []) {
+      if (partition.errorCode === 0) this.samples.push({ group: this.group, partition: partition.partitionIndex, atMs, offset });
     }
   }
 
   private async run(): Promise<void> {
-    let admin: Admin | null = null;
+    let client: RawClient | null = null;
     while (!this.stopped) {
       try {
-        if (admin === null) {
-          admin = quietKafka(this.bootstrap, 'fault-group-committer').admin();
-          await admin.connect();
-        }
-        const offset = this.nextOffset;
-        await admin.setOffsets({ groupId: this.group, topic: this.topic, partitions: Array.from({ length: this.partitions }, (_, partition) => ({ partition, offset: String(offset) })) });
-        const atMs = preciseNowMs();
-        this.nextOffset++;
-        for (let partition = 0; partition < this.partitions; partition++) this.samples.push({ group: this.group, partition, atMs, offset });
-        await this.read(admin);
+        client ??= await RawClient.connect(this.port);
+        await this.commit(client, this.nextOffset++);
+        await this.read(client);
       } catch {
-        const broken: Admin | null = admin;
-        admin = null;
-        await broken?.disconnect().catch(() => {});
+        client?.close();
+        client = null; // the node is down, frozen or unreachable: try again next round
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.intervalMs);
         this.wake = () => { clearTimeout(timer); resolve(); };
       });
     }
-    await admin?.disconnect().catch(() => {});
+    client?.close();
   }
 }
+
+const REQUEST_TIMEOUT_MS = 2000;

@@ -11,6 +11,7 @@ import type { Partition } from '../partition.ts';
 import type { ApiHandler, RequestContext } from './api-handler.ts';
 import { leaderEpochError } from './leader-epoch.ts';
 import { recordBytesOut } from '../../admin/metrics.ts';
+import { verifyReplica } from '../replication/replica-auth.ts';
 
 const noRecords = Buffer.alloc(0);
 
@@ -72,6 +73,7 @@ async function readRound(request: FetchRequest, context: RequestContext): Promis
   const replicaId = apiVersion >= 15 ? request.replicaState.replicaId : request.replicaId;
   let bytes = 0;
   let hasError = false;
+  let replicaVerified: boolean | undefined;
   const partitions: Partition[] = [];
   const responses: FetchResponseFetchableTopicResponse[] = [];
   for (const requested of request.topics) {
@@ -85,7 +87,27 @@ async function readRound(request: FetchRequest, context: RequestContext): Promis
         out.push({ ...base, errorCode });
       };
       if (!topic || wanted.partition < 0 || wanted.partition >= topic.partitions.length) { fail(unknownTopicError); continue; }
-      if (replicaId >= 0) { fail(ErrorCode.NOT_LEADER_OR_FOLLOWER); continue; }
+      if (replicaId >= 0) {
+        // A follower's fetch: only a registered broker proving its identity (CVE-2018-1288).
+        replicaVerified ??= verifyReplica(image, context.clientId, replicaId);
+        if (!replicaVerified) { fail(ErrorCode.CLUSTER_AUTHORIZATION_FAILED); continue; }
+        const replicated = broker.replication?.get(topic.name, wanted.partition);
+        if (!replicated) { fail(ErrorCode.NOT_LEADER_OR_FOLLOWER); continue; }
+        const budget = Math.max(1, Math.min(wanted.partitionMaxBytes, request.maxBytes - bytes));
+        const { answer, records } = await replicated.onReplicaFetch({
+          replicaId, fetchOffset: wanted.fetchOffset, currentLeaderEpoch: wanted.currentLeaderEpoch, lastFetchedEpoch: apiVersion >= 12 ? wanted.lastFetchedEpoch : -1,
+        }, budget);
+        if (answer.errorCode !== ErrorCode.NONE) { fail(answer.errorCode); continue; }
+        // A diverging follower must truncate before anything else: answer at once.
+        if (answer.divergingEpoch) hasError = true;
+        else partitions.push(replicated.partition);
+        bytes += records.length;
+        out.push({
+          ...base, highWatermark: answer.highWatermark, lastStableOffset: answer.highWatermark, logStartOffset: answer.logStartOffset, abortedTransactions: [], records,
+          divergingEpoch: answer.divergingEpoch ? { epoch: answer.divergingEpoch.epoch, endOffset: answer.divergingEpoch.endOffset } : base.divergingEpoch,
+        });
+        continue;
+      }
       const partition = broker.replicas.get(topic.name, wanted.partition);
       if (!partition || topic.partitions[wanted.partition]!.leader !== broker.nodeId) { fail(ErrorCode.NOT_LEADER_OR_FOLLOWER); continue; }
       const epochError = leaderEpochError(wanted.currentLeaderEpoch, partition.leaderEpoch);

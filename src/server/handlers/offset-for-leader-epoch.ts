@@ -55,6 +55,13 @@ function answer(topicName: string, index: number, currentLeaderEpoch: number, re
   const partition = broker.replicas.get(topicName, index);
   const isLeader = topic.partitions[index]!.leader === broker.nodeId;
   if (!partition || (!isLeader && replicaId !== debuggingReplicaId)) return { ...base, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+  // Cluster mode: the replica logic holds the epoch history, including an epoch not yet written to.
+  const replicated = broker.replication?.get(topicName, index);
+  if (broker.replication && isLeader) {
+    const answered = replicated?.onOffsetForLeaderEpoch(currentLeaderEpoch, requestedEpoch) ?? null;
+    if (answered === null) return { ...base, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+    return { ...base, errorCode: answered.errorCode, leaderEpoch: answered.epoch, endOffset: answered.endOffset };
+  }
   const epochError = leaderEpochError(currentLeaderEpoch, partition.leaderEpoch);
   if (epochError !== ErrorCode.NONE) return { ...base, errorCode: epochError };
   const found = epochEndOffset(partition, requestedEpoch, isLeader);

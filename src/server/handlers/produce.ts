@@ -10,6 +10,8 @@ import { validateBatches } from '../../protocol/record-batch.ts';
 import type { ApiHandler, RequestContext } from './api-handler.ts';
 import { recordBytesIn } from '../../admin/metrics.ts';
 import { ProducerStateError } from '../partition-producers.ts';
+import type { AppendOutcome } from '../partition.ts';
+import type { Acks } from '../../replication/types.ts';
 
 type PartitionResult = ProduceResponsePartitionProduceResponse;
 
@@ -38,7 +40,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       name: topic.name,
       partitionResponses: topic.partitionData.map((partition) => {
         if (acks !== 0 && acks !== 1 && acks !== -1) return Promise.resolve(partitionError(partition.index, ErrorCode.INVALID_REQUIRED_ACKS));
-        return appendPartition(topic.name, partition.index, partition.records, acks, request.transactionalId, context);
+        return appendPartition(topic.name, partition.index, partition.records, acks, request.transactionalId, request.timeoutMs, context);
       }),
     }));
     const responses = await Promise.all(results.map(async (topic) => ({ name: topic.name, partitionResponses: await Promise.all(topic.partitionResponses) })));
@@ -54,7 +56,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   },
 };
 
-async function appendPartition(topicName: string, index: number, records: Buffer | null, acks: number, transactionalId: string | null, context: RequestContext): Promise<PartitionResult> {
+async function appendPartition(topicName: string, index: number, records: Buffer | null, acks: Acks, transactionalId: string | null, timeoutMs: number, context: RequestContext): Promise<PartitionResult> {
   const { broker } = context;
   const topic = broker.metadata.image().topicsByName.get(topicName);
   if (!topic || index < 0 || index >= topic.partitions.length) return partitionError(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -75,13 +77,24 @@ async function appendPartition(topicName: string, index: number, records: Buffer
   }
   const diskRefusal = broker.diskGuard.refusal();
   if (diskRefusal) return partitionError(index, ErrorCode.KAFKA_STORAGE_ERROR, diskRefusal);
-  if (acks === -1 && partition.isr.length < partition.minInsyncReplicas) {
-    return partitionError(index, ErrorCode.NOT_ENOUGH_REPLICAS, `${partition.isr.length} in-sync replica(s), min.insync.replicas is ${partition.minInsyncReplicas}`);
-  }
   try {
-    // An idempotent producer's retry of a stored batch gets the original offsets (Kafka's answer).
-    const appended = await partition.append(records);
-    if (!appended.duplicate) recordBytesIn(topicName, records.length, validation.recordCount);
+    let appended: AppendOutcome;
+    if (broker.replication) {
+      // Cluster mode: the replica logic answers per acks (ISR, min.insync.replicas, timeouts).
+      const replicated = broker.replication.get(topicName, index);
+      if (!replicated) return partitionError(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      const answer = await replicated.produce(records, acks, Math.max(0, timeoutMs));
+      if (answer.appended && !answer.appended.duplicate) recordBytesIn(topicName, records.length, validation.recordCount);
+      if (answer.errorCode !== ErrorCode.NONE || !answer.appended) return partitionError(index, answer.errorCode);
+      appended = answer.appended;
+    } else {
+      if (acks === -1 && partition.isr.length < partition.minInsyncReplicas) {
+        return partitionError(index, ErrorCode.NOT_ENOUGH_REPLICAS, `${partition.isr.length} in-sync replica(s), min.insync.replicas is ${partition.minInsyncReplicas}`);
+      }
+      // An idempotent producer's retry of a stored batch gets the original offsets (Kafka's answer).
+      appended = await partition.append(records);
+      if (!appended.duplicate) recordBytesIn(topicName, records.length, validation.recordCount);
+    }
     return {
       index,
       errorCode: ErrorCode.NONE,

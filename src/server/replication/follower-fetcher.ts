@@ -1,0 +1,206 @@
+// One fetcher per leader broker: sends the requests of every partition this node follows from that
+// leader, one round at a time — OffsetForLeaderEpoch for partitions that must first find where their
+// log diverged, then Fetch (Kafka's API, with our replica id, over the leader's Kafka listener) —
+// and hands each answer to its partition, which applies it to the log before its next request.
+// Errors back off; a lost connection is reopened; nothing here loops without waiting.
+import { ErrorCode } from '../../protocol/error-codes.ts';
+import { defaultFetchRequest, defaultFetchRequestFetchPartition, fetchCodec } from '../../protocol/messages/fetch.ts';
+import { offsetForLeaderEpochCodec } from '../../protocol/messages/offset-for-leader-epoch.ts';
+import type { FetchRequest as FollowerFetchRequest, OffsetForLeaderEpochRequest } from '../../replication/follower-state.ts';
+import type { Logger } from '../../util/log.ts';
+import { LeaderConnection } from './leader-connection.ts';
+import type { ReplicatedPartition } from './replicated-partition.ts';
+
+export const replicaFetchVersion = 12;
+export const replicaEpochQueryVersion = 4;
+
+export interface FollowerFetcherOptions {
+  localId: number;
+  leaderId: number;
+  /** The leader's Kafka address from the image, or null while it is unknown or fenced. */
+  leaderAddress(): { host: string; port: number } | null;
+  /** The client id proving who we are (replica-auth.ts), or null before we are registered. */
+  clientId(): string | null;
+  /** The partitions this node currently follows from this leader. */
+  partitions(): ReplicatedPartition[];
+  fetchMaxWaitMs: number;
+  fetchMaxBytes: number;
+  partitionMaxBytes: number;
+  requestTimeoutMs: number;
+  logger: Logger;
+}
+
+const backoffMsMin = 50;
+const backoffMsMax = 1000;
+const idleWaitMs = 1000;
+
+export class FollowerFetcher {
+  private connection: LeaderConnection | null = null;
+  private connectionClientId: string | null = null;
+  private stopped = false;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private backoffMs = backoffMsMin;
+  private readonly running: Promise<void>;
+
+  constructor(private readonly options: FollowerFetcherOptions) {
+    this.running = this.run();
+  }
+
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.connection?.close();
+    this.wake();
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let failed = false;
+      try {
+        failed = await this.round();
+      } catch (error) {
+        failed = true;
+        this.options.logger.debug('replica fetch round failed', { leaderId: this.options.leaderId, error: (error as Error).message });
+        this.connection?.close();
+        this.connection = null;
+      }
+      if (failed) {
+        await this.sleep(this.backoffMs);
+        this.backoffMs = Math.min(backoffMsMax, this.backoffMs * 2);
+      } else {
+        this.backoffMs = backoffMsMin;
+      }
+    }
+  }
+
+  /** One round of requests; true when it should back off (errors, nothing to do). */
+  private async round(): Promise<boolean> {
+    const epochQueries: Array<{ partition: ReplicatedPartition; request: OffsetForLeaderEpochRequest }> = [];
+    const fetches: Array<{ partition: ReplicatedPartition; request: FollowerFetchRequest }> = [];
+    for (const partition of this.options.partitions()) {
+      const request = partition.nextFollowerRequest();
+      if (request === undefined || request.leaderId !== this.options.leaderId) continue;
+      if (request.kind === 'offset-for-leader-epoch') epochQueries.push({ partition, request });
+      else fetches.push({ partition, request });
+    }
+    if (epochQueries.length === 0 && fetches.length === 0) {
+      await this.sleep(idleWaitMs);
+      return false;
+    }
+    const connection = await this.connect();
+    if (connection === null) return true;
+    if (epochQueries.length > 0) return this.queryEpochs(connection, epochQueries);
+    return this.fetch(connection, fetches);
+  }
+
+  private async connect(): Promise<LeaderConnection | null> {
+    const clientId = this.options.clientId();
+    const address = this.options.leaderAddress();
+    if (clientId === null || address === null) return null;
+    if (this.connection?.isOpen && this.connectionClientId === clientId) return this.connection;
+    this.connection?.close();
+    this.connection = await LeaderConnection.open(address.host, address.port, clientId, this.options.requestTimeoutMs, this.options.fetchMaxBytes + 1024 * 1024);
+    this.connectionClientId = clientId;
+    return this.connection;
+  }
+
+  private async queryEpochs(connection: LeaderConnection, queries: Array<{ partition: ReplicatedPartition; request: OffsetForLeaderEpochRequest }>): Promise<boolean> {
+    const byTopic = groupByTopic(queries);
+    const response = await connection.send(offsetForLeaderEpochCodec, replicaEpochQueryVersion, {
+      replicaId: this.options.localId,
+      topics: [...byTopic].map(([topic, entries]) => ({
+        topic,
+        partitions: entries.map(({ partition, request }) => ({ partition: partition.partition.partition, currentLeaderEpoch: request.currentLeaderEpoch, leaderEpoch: request.requestedEpoch })),
+      })),
+    }, this.options.requestTimeoutMs);
+    let failed = false;
+    for (const topic of response.topics) {
+      for (const answer of topic.partitions) {
+        const query = byTopic.get(topic.topic)?.find((entry) => entry.partition.partition.partition === answer.partition);
+        if (!query) continue;
+        if (answer.errorCode !== ErrorCode.NONE) failed = true;
+        await query.partition.onEpochAnswer(query.request, { errorCode: answer.errorCode, epoch: answer.leaderEpoch, endOffset: answer.endOffset });
+      }
+    }
+    return failed;
+  }
+
+  private async fetch(connection: LeaderConnection, fetches: Array<{ partition: ReplicatedPartition; request: FollowerFetchRequest }>): Promise<boolean> {
+    const byTopic = groupByTopic(fetches);
+    const response = await connection.send(fetchCodec, replicaFetchVersion, {
+      ...defaultFetchRequest(),
+      replicaId: this.options.localId,
+      maxWaitMs: this.options.fetchMaxWaitMs,
+      minBytes: 1,
+      maxBytes: this.options.fetchMaxBytes,
+      sessionEpoch: -1,
+      topics: [...byTopic].map(([topic, entries]) => ({
+        topic,
+        topicId: entries[0]!.partition.partition.topicId,
+        partitions: entries.map(({ partition, request }) => ({
+          ...defaultFetchRequestFetchPartition(),
+          partition: partition.partition.partition,
+          currentLeaderEpoch: request.request.currentLeaderEpoch,
+          fetchOffset: request.request.fetchOffset,
+          lastFetchedEpoch: request.request.lastFetchedEpoch,
+          partitionMaxBytes: this.options.partitionMaxBytes,
+        })),
+      })),
+    }, this.options.requestTimeoutMs + this.options.fetchMaxWaitMs);
+    if (response.errorCode !== ErrorCode.NONE) return true;
+    let failed = false;
+    for (const topic of response.responses) {
+      for (const answer of topic.partitions) {
+        const fetched = byTopic.get(topic.topic)?.find((entry) => entry.partition.partition.partition === answer.partitionIndex);
+        if (!fetched) continue;
+        if (answer.errorCode !== ErrorCode.NONE) failed = true;
+        const diverging = answer.divergingEpoch.epoch >= 0 ? { epoch: answer.divergingEpoch.epoch, endOffset: answer.divergingEpoch.endOffset } : undefined;
+        await fetched.partition.onFetchAnswer(fetched.request, {
+          errorCode: answer.errorCode,
+          highWatermark: answer.highWatermark,
+          logStartOffset: answer.logStartOffset,
+          logEndOffset: -1,
+          readFromOffset: fetched.request.request.fetchOffset,
+          readToOffset: fetched.request.request.fetchOffset,
+          ...(diverging ? { divergingEpoch: diverging } : {}),
+        }, answer.records ?? Buffer.alloc(0));
+      }
+    }
+    return failed;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || this.stopped) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        this.woken = false;
+        done();
+      };
+    });
+  }
+}
+
+function groupByTopic<T extends { partition: ReplicatedPartition }>(entries: T[]): Map<string, T[]> {
+  const byTopic = new Map<string, T[]>();
+  for (const entry of entries) {
+    const list = byTopic.get(entry.partition.partition.topic) ?? [];
+    list.push(entry);
+    byTopic.set(entry.partition.partition.topic, list);
+  }
+  return byTopic;
+}

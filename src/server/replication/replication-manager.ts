@@ -1,0 +1,206 @@
+// Partition replication on one broker (cluster mode): a ReplicatedPartition for every local
+// partition, driven by the committed metadata image (leader, leader epoch, ISR, partition epoch);
+// one FollowerFetcher per leader broker this node follows; ISR changes sent to the active
+// controller (AlterPartition) with the answers fed back; a timer for produce timeouts and ISR
+// shrinking. The broker acts only on an image that holds its own current registration: an older
+// image could name it leader of partitions it lost while it was away.
+import type { AlterPartitionControllerRequest, AlterPartitionControllerResult } from '../../controller/quorum-controller.ts';
+import { isClusterMetadataImage } from '../../controller/metadata-image-builder.ts';
+import type { MetadataImage } from '../../controller/metadata-image.ts';
+import { defaultReplicaLagTimeMaxMs, type AlterPartitionRequest, type AlterPartitionResult, type ReplicationConfig } from '../../replication/types.ts';
+import type { Logger } from '../../util/log.ts';
+import type { Partition } from '../partition.ts';
+import type { ReplicaManager } from '../replica-manager.ts';
+import { FollowerFetcher } from './follower-fetcher.ts';
+import { replicaClientId } from './replica-auth.ts';
+import { ReplicatedPartition } from './replicated-partition.ts';
+
+export interface ReplicationManagerOptions {
+  nodeId: number;
+  replicas: ReplicaManager;
+  image(): MetadataImage;
+  /** This process's current broker epoch; -1 before it is registered. */
+  brokerEpoch(): number;
+  alterPartition(request: AlterPartitionControllerRequest): Promise<AlterPartitionControllerResult>;
+  replicaLagTimeMaxMs?: number;
+  tickIntervalMs?: number;
+  fetchMaxWaitMs?: number;
+  requestTimeoutMs?: number;
+  logger: Logger;
+}
+
+const alterPartitionRetryMs = 500;
+const fetchMaxBytes = 16 * 1024 * 1024;
+const partitionMaxBytes = 4 * 1024 * 1024;
+
+export class ReplicationManager {
+  private readonly partitions = new Map<string, ReplicatedPartition>();
+  private readonly fetchers = new Map<number, FollowerFetcher>();
+  private readonly inFlightAlter = new Set<ReplicatedPartition>();
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+  private lastImage: MetadataImage | null = null;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: ReplicationManagerOptions) {
+    this.logger = options.logger;
+    this.timer = setInterval(() => this.tick(), options.tickIntervalMs ?? 250);
+    this.timer.unref();
+  }
+
+  /** The replicated partition for a local partition, or undefined while this node does not act on it. */
+  get(topic: string, partition: number): ReplicatedPartition | undefined {
+    return this.partitions.get(`${topic}-${partition}`);
+  }
+
+  /** Call after ReplicaManager applied `image` (local partitions are open). */
+  onImage(image: MetadataImage): void {
+    if (this.closed || !this.registeredIn(image)) return;
+    this.lastImage = image;
+    const seen = new Set<string>();
+    for (const local of this.options.replicas.all()) {
+      const topic = image.topicsById.get(local.topicId);
+      const metadata = topic?.partitions[local.partition];
+      if (!topic || !metadata) continue;
+      const key = `${local.topic}-${local.partition}`;
+      seen.add(key);
+      let replicated = this.partitions.get(key);
+      if (replicated && replicated.partition !== local) {
+        replicated.close();
+        replicated = undefined;
+      }
+      if (!replicated) {
+        replicated = new ReplicatedPartition(local, this.options.nodeId, this.configFor(local), this, this.logger.child(key));
+        this.partitions.set(key, replicated);
+      }
+      replicated.onMetadata({ leader: metadata.leader, leaderEpoch: metadata.leaderEpoch, partitionEpoch: metadata.partitionEpoch, replicas: metadata.replicas, isr: metadata.isr });
+    }
+    for (const [key, replicated] of this.partitions) {
+      if (seen.has(key)) continue;
+      replicated.close();
+      this.partitions.delete(key);
+    }
+    this.syncFetchers();
+  }
+
+  // ---- ReplicatedPartitionHost ------------------------------------------------------------------
+
+  nowMs(): number {
+    return Date.now();
+  }
+
+  wakeFetcher(leaderId: number): void {
+    this.fetchers.get(leaderId)?.wake();
+  }
+
+  sendAlterPartition(partition: ReplicatedPartition, request: AlterPartitionRequest): void {
+    if (this.inFlightAlter.has(partition) || this.closed) return;
+    this.inFlightAlter.add(partition);
+    void this.alterUntilAnswered(partition, request).finally(() => this.inFlightAlter.delete(partition));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await Promise.all([...this.fetchers.values()].map((fetcher) => fetcher.stop()));
+    this.fetchers.clear();
+    for (const replicated of this.partitions.values()) replicated.close();
+    this.partitions.clear();
+  }
+
+  // ---- Internals ----------------------------------------------------------------------------------
+
+  private registeredIn(image: MetadataImage): boolean {
+    const epoch = this.options.brokerEpoch();
+    return epoch >= 0 && isClusterMetadataImage(image) && image.brokers.get(this.options.nodeId)?.brokerEpoch === epoch;
+  }
+
+  private configFor(partition: Partition): ReplicationConfig {
+    return {
+      replicaLagTimeMaxMs: this.options.replicaLagTimeMaxMs ?? defaultReplicaLagTimeMaxMs,
+      minInsyncReplicas: partition.minInsyncReplicas,
+      flushSync: partition.log.currentConfig.flush === 'sync',
+    };
+  }
+
+  private tick(): void {
+    // An image applied before our registration answer arrived was skipped: act on it now.
+    const image = this.options.image();
+    if (image !== this.lastImage) this.onImage(image);
+    for (const replicated of this.partitions.values()) {
+      try {
+        replicated.tick();
+      } catch (error) {
+        this.logger.error('replication tick failed', { partition: replicated.key, error: (error as Error).stack });
+      }
+    }
+  }
+
+  /** Resends the same request until the controller answers or the request no longer matters. */
+  private async alterUntilAnswered(partition: ReplicatedPartition, request: AlterPartitionRequest): Promise<void> {
+    // Bounded: stops once answered, once this node no longer leads in that epoch, or on close.
+    for (let attempt = 0; attempt < 10_000 && !this.closed; attempt++) {
+      const leader = partition.replica.leader;
+      if (!leader || leader.leaderEpoch !== request.leaderEpoch || leader.pendingAlterPartition !== request) return;
+      try {
+        const result = await this.options.alterPartition({
+          brokerId: this.options.nodeId, brokerEpoch: this.options.brokerEpoch(), topicId: partition.partition.topicId, partition: partition.partition.partition,
+          leaderEpoch: request.leaderEpoch, partitionEpoch: request.partitionEpoch, newIsr: [...request.isr],
+        });
+        const answer: AlterPartitionResult = result.errorCode === 0
+          ? { errorCode: 0, leaderEpoch: result.leaderEpoch, partitionEpoch: result.partitionEpoch, isr: result.isr }
+          : { errorCode: result.errorCode };
+        this.logger.info('ISR change answered', { partition: partition.key, isr: request.isr, errorCode: result.errorCode, partitionEpoch: result.partitionEpoch });
+        partition.onAlterPartitionResult(request, answer);
+        return;
+      } catch (error) {
+        this.logger.warn('ISR change not answered; retrying', { partition: partition.key, error: (error as Error).message });
+        await new Promise<void>((resolve) => setTimeout(resolve, alterPartitionRetryMs).unref());
+      }
+    }
+  }
+
+  private syncFetchers(): void {
+    const leaders = new Set<number>();
+    for (const replicated of this.partitions.values()) {
+      const follower = replicated.replica.follower;
+      if (follower) leaders.add(follower.leaderId);
+    }
+    for (const leaderId of leaders) {
+      const existing = this.fetchers.get(leaderId);
+      if (existing) {
+        existing.wake();
+        continue;
+      }
+      this.fetchers.set(leaderId, new FollowerFetcher({
+        localId: this.options.nodeId,
+        leaderId,
+        leaderAddress: () => {
+          const broker = this.options.image().brokers.get(leaderId);
+          return broker ? { host: broker.host, port: broker.port } : null;
+        },
+        clientId: () => this.clientId(),
+        partitions: () => [...this.partitions.values()].filter((replicated) => replicated.replica.follower?.leaderId === leaderId),
+        fetchMaxWaitMs: this.options.fetchMaxWaitMs ?? 500,
+        fetchMaxBytes,
+        partitionMaxBytes,
+        requestTimeoutMs: this.options.requestTimeoutMs ?? 5000,
+        logger: this.logger.child(`fetcher-${leaderId}`),
+      }));
+    }
+    for (const [leaderId, fetcher] of this.fetchers) {
+      if (leaders.has(leaderId)) continue;
+      this.fetchers.delete(leaderId);
+      void fetcher.stop();
+    }
+  }
+
+  private clientId(): string | null {
+    const image = this.options.image();
+    if (!isClusterMetadataImage(image)) return null;
+    const self = image.brokers.get(this.options.nodeId);
+    const epoch = this.options.brokerEpoch();
+    if (!self || self.brokerEpoch !== epoch) return null;
+    return replicaClientId(image.clusterId, this.options.nodeId, epoch, self.incarnationId);
+  }
+}

@@ -1,0 +1,48 @@
+// Assembles partition replication for a cluster node (called by tide-node.ts in cluster mode).
+import type { ClusterMembership } from '../../cluster/cluster-membership.ts';
+import type { BrokerConfig } from '../../config/broker-config.ts';
+import type { MetadataService } from '../../controller/metadata-service.ts';
+import type { Logger } from '../../util/log.ts';
+import type { ReplicaManager } from '../replica-manager.ts';
+import { replicationControllerClient } from './controller-client.ts';
+import { ReplicationManager } from './replication-manager.ts';
+
+export interface StartedReplication {
+  manager: ReplicationManager;
+  stop(): Promise<void>;
+}
+
+/**
+ * Replication runs in every cluster node unless TIDEREPLICATION=off (a switch for diagnosing, not
+ * a mode: without it an RF>1 partition keeps ISR = [leader] and followers hold no data).
+ */
+export function replicationEnabled(): boolean {
+  return process.env['TIDEREPLICATION'] !== 'off';
+}
+
+/** Overrides replica.lag.time.max.ms (default 10000) for tests that wait for an ISR shrink. */
+function replicaLagTimeMaxMs(): number | undefined {
+  const value = Number(process.env['TIDEREPLICA_LAG_TIME_MAX_MS']);
+  return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+}
+
+export function startReplication(cluster: ClusterMembership, nodeId: number, replicas: ReplicaManager, metadata: MetadataService, config: BrokerConfig, logger: Logger): StartedReplication {
+  const controller = replicationControllerClient(cluster, nodeId, config.int('controller.rpc.timeout.ms'), logger);
+  const lagMs = replicaLagTimeMaxMs();
+  const manager = new ReplicationManager({
+    nodeId,
+    replicas,
+    image: () => metadata.image(),
+    brokerEpoch: () => cluster.quorumState().brokerEpoch,
+    alterPartition: (request) => controller.alterPartition(request),
+    ...(lagMs !== undefined ? { replicaLagTimeMaxMs: lagMs } : {}),
+    logger,
+  });
+  return {
+    manager,
+    stop: async () => {
+      await manager.close();
+      controller.close();
+    },
+  };
+}
