@@ -86,6 +86,8 @@ export async function readLog(node: TideProcess): Promise<string> {
   return readFile(node.logPath, 'utf8').catch(() => '');
 }
 
+/** Removes a node's data dir and the log file kept beside it (called once a test has passed with it). */
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+  await rm(`${dir}.log`, { force: true });
 }

@@ -122,7 +122,16 @@ async function readRound(request: FetchRequest, context: RequestContext): Promis
       partitions.push(partition);
       const budget = Math.min(wanted.partitionMaxBytes, request.maxBytes - bytes);
       if (wanted.fetchOffset >= highWatermark || budget <= 0) { out.push(state); continue; }
-      const read = await partition.read(wanted.fetchOffset, Math.max(1, budget), highWatermark);
+      let read: { records: Buffer; nextOffset: number };
+      try {
+        read = await partition.read(wanted.fetchOffset, Math.max(1, budget), highWatermark);
+      } catch (error) {
+        // A damaged or failed log answers this partition with a storage error; the others are still served.
+        broker.logger.error('fetch read failed', { topic: topic.name, partition: wanted.partition, offset: wanted.fetchOffset, error: (error as Error).message });
+        hasError = true;
+        out.push({ ...state, errorCode: ErrorCode.KAFKA_STORAGE_ERROR });
+        continue;
+      }
       // Only the first partition with data may exceed the limits (so that a big batch can never block a consumer).
       const records = bytes > 0 && read.records.length > budget ? noRecords : read.records;
       bytes += records.length;
