@@ -19,7 +19,9 @@ const only = process.argv.slice(2);
 const files = only.length > 0 ? only : findTests('test').sort();
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  // A hung test fails after 5 minutes instead of holding CI; --test-force-exit ends a file whose
+  // tests passed but left a handle open.
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', '--test-force-exit', '--test-reporter=spec', ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -10,7 +10,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { withClient } from '../../src/cli/client/tide-client.ts';
+import { ErrorCode } from '../../src/protocol/error-codes.ts';
 import { createTopicsCodec } from '../../src/protocol/messages/create-topics.ts';
+import { defaultFetchRequest, defaultFetchRequestFetchPartition, fetchCodec } from '../../src/protocol/messages/fetch.ts';
+import { defaultProduceRequest, produceCodec } from '../../src/protocol/messages/produce.ts';
+import { buildRecordBatchSync } from '../../src/protocol/records.ts';
+import { RawClient } from '../helpers/raw-client.ts';
 import { readPartition } from '../helpers/read-all.ts';
 import { addObserver, bootstrapOf, eventually, killNode, liveNodes, startCluster, startNode, stopCluster, type TideCluster } from '../helpers/tide-cluster.ts';
 
@@ -20,7 +25,10 @@ let cluster: TideCluster;
 before(async () => {
   // Inherited by the node processes: a short lag limit keeps the SIGSTOP case quick.
   process.env['TIDEREPLICA_LAG_TIME_MAX_MS'] = String(lagTimeMaxMs);
-  cluster = await startCluster(3, ['--offsets.topic.num.partitions', '1', '--min.insync.replicas', '2', '--log.flush', 'sync']);
+  // FAILOVER_SESSION_MS=2000 measures failover with a shorter broker session than the default 6000.
+  const sessionMs = Number(process.env['FAILOVER_SESSION_MS'] ?? 0);
+  const sessionArgs = sessionMs > 0 ? ['--broker.session.timeout.ms', String(sessionMs), '--broker.heartbeat.interval.ms', String(Math.max(50, Math.floor(sessionMs / 6)))] : [];
+  cluster = await startCluster(3, ['--offsets.topic.num.partitions', '1', '--min.insync.replicas', '2', '--log.flush', 'sync', ...sessionArgs]);
   await addObserver(cluster, 4);
 });
 
@@ -86,6 +94,23 @@ test('followers join the ISR and hold the leader log', async () => {
   const leader = (await partitionOn(1, 'replicated')).leader;
   const { records } = await readPartition(cluster.nodes.get(leader)!.process!.kafkaPort, 'replicated', 0);
   assert.deepEqual(records.map((record) => record.value?.toString()), Array.from({ length: 50 }, (_, index) => `m-${index}`));
+
+  // CVE-2018-1288: a client claiming a follower's replica id is refused and moves nothing.
+  const client = await RawClient.connect(cluster.nodes.get(leader)!.process!.kafkaPort);
+  try {
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const forged = await client.send(fetchCodec, 12, {
+      ...defaultFetchRequest(), replicaId: follower, maxWaitMs: 0, minBytes: 0, maxBytes: 1024 * 1024,
+      topics: [{ topic: 'replicated', topicId: '0'.repeat(32), partitions: [{ ...defaultFetchRequestFetchPartition(), partition: 0, fetchOffset: 0, partitionMaxBytes: 1024 * 1024 }] }],
+    });
+    const answer = forged.responses[0]!.partitions[0]!;
+    assert.equal(answer.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    assert.equal(answer.records?.length ?? 0, 0);
+  } finally {
+    client.close();
+  }
+  const afterForgery = await partitionOn(leader, 'replicated');
+  assert.deepEqual([afterForgery.isr.length, afterForgery.highWatermark], [3, 50]);
 });
 
 test('SIGKILL of the leader: production continues, nothing acknowledged is lost or duplicated', async () => {
@@ -98,6 +123,7 @@ test('SIGKILL of the leader: production continues, nothing acknowledged is lost 
   let killedAtMs: number | null = null;
   let firstAckAfterKillMs: number | null = null;
   let stop = false;
+  let lastSendError = 'none';
   const sending = (async () => {
     // Bounded by the flag the test sets and by a cap on messages.
     for (let sequence = 0; !stop && sequence < 100_000; sequence++) {
@@ -106,12 +132,16 @@ test('SIGKILL of the leader: production continues, nothing acknowledged is lost 
         await producer.send({ topic: 'failover', acks: -1, timeout: 10_000, messages: [{ value }] });
         acked.push(value);
         if (killedAtMs !== null && firstAckAfterKillMs === null) firstAckAfterKillMs = Date.now();
-      } catch {
+      } catch (error) {
         // Not acknowledged: may or may not be stored; the checker only demands what was acked.
+        lastSendError = (error as Error).message;
       }
     }
   })();
-  await eventually('some messages acknowledged', 20_000, async () => (acked.length >= 100 ? true : undefined), 50);
+  await eventually('some messages acknowledged', 20_000, async () => {
+    if (acked.length >= 100) return true;
+    throw new Error(`${acked.length} acknowledged; last send error: ${lastSendError}`);
+  }, 50);
   killedAtMs = Date.now();
   await killNode(cluster, oldLeader);
   await eventually('acknowledgements resume after the kill', 30_000, async () => (firstAckAfterKillMs !== null ? true : undefined), 50);
@@ -146,4 +176,53 @@ test('SIGKILL of the leader: production continues, nothing acknowledged is lost 
     return views.every((view) => view.logEndOffset === end) ? end : undefined;
   });
   assert.equal(ends, values.length);
+});
+
+test('a follower stopped with SIGSTOP leaves the ISR and rejoins after SIGCONT', async () => {
+  await createTopic('paused', [1, 2, 3]);
+  const start = await waitForIsr('paused', 3, 1);
+  const follower = [1, 2, 3].find((id) => id !== start.leader)!;
+  const leaderNode = start.leader;
+  const pid = cluster.nodes.get(follower)!.process!.pid;
+  const producer = producerFor([leaderNode]);
+  await producer.connect();
+  try {
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await waitForIsr('paused', 2, leaderNode, 30_000);
+      // Two in-sync replicas still satisfy min.insync.replicas=2.
+      await producer.send({ topic: 'paused', acks: -1, messages: [{ value: 'while-stopped' }] });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitForIsr('paused', 3, leaderNode, 40_000);
+    await producer.send({ topic: 'paused', acks: -1, messages: [{ value: 'after-resume' }] });
+  } finally {
+    await producer.disconnect();
+  }
+  const ends = await eventually('the resumed follower caught up', 20_000, async () => {
+    const views = await Promise.all([1, 2, 3].map((id) => partitionOn(id, 'paused')));
+    return views.every((view) => view.logEndOffset === 2) ? views.map((view) => view.logEndOffset) : undefined;
+  });
+  assert.deepEqual(ends, [2, 2, 2]);
+});
+
+test('with two of three replicas down acks=all gets NOT_ENOUGH_REPLICAS', async () => {
+  // Replicas on voters 1 and 3 and the observer 4: stopping 3 and 4 keeps the controller quorum (1, 2).
+  await createTopic('scarce', [1, 3, 4]);
+  await waitForIsr('scarce', 3, 1);
+  await killNode(cluster, 3);
+  await killNode(cluster, 4);
+  await waitForIsr('scarce', 1, 1, 40_000);
+  const client = await RawClient.connect(cluster.nodes.get(1)!.process!.kafkaPort);
+  try {
+    const records = buildRecordBatchSync({ records: [{ value: 'refused' }] });
+    const produce = (acks: number) => client.send(produceCodec, 9, { ...defaultProduceRequest(), transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: 'scarce', partitionData: [{ index: 0, records }] }] });
+    const refused = await produce(-1);
+    assert.equal(refused.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+    const accepted = await produce(1);
+    assert.equal(accepted.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE, 'acks=1 still works');
+  } finally {
+    client.close();
+  }
 });

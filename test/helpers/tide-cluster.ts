@@ -90,6 +90,8 @@ export function liveNodes(cluster: TideCluster): ClusterNode[] {
 }
 
 export async function stopCluster(cluster: TideCluster, keepData = false): Promise<void> {
+  // A node a test paused with SIGSTOP must run again to handle SIGTERM.
+  for (const node of liveNodes(cluster)) node.process!.child.kill('SIGCONT');
   await Promise.all(liveNodes(cluster).map((node) => stopTide(node.process!, 'SIGTERM', 20_000)));
   if (!keepData) await removeDir(cluster.baseDir);
 }

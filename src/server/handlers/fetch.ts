@@ -110,6 +110,8 @@ async function readRound(request: FetchRequest, context: RequestContext): Promis
       }
       const partition = broker.replicas.get(topic.name, wanted.partition);
       if (!partition || topic.partitions[wanted.partition]!.leader !== broker.nodeId) { fail(ErrorCode.NOT_LEADER_OR_FOLLOWER); continue; }
+      // In a cluster the HW is replication's: until it leads this partition, nothing is committed here.
+      if (broker.replication && broker.replication.get(topic.name, wanted.partition)?.replica.role !== 'leader') { fail(ErrorCode.NOT_LEADER_OR_FOLLOWER); continue; }
       const epochError = leaderEpochError(wanted.currentLeaderEpoch, partition.leaderEpoch);
       if (epochError !== ErrorCode.NONE) { fail(epochError); continue; }
       const highWatermark = partition.highWatermark;

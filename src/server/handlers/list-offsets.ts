@@ -50,6 +50,8 @@ async function answer(topicName: string, index: number, timestamp: number, curre
   if (!topic || index < 0 || index >= topic.partitions.length) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   const partition = broker.replicas.get(topicName, index);
   if (!partition || topic.partitions[index]!.leader !== broker.nodeId) return { ...base, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+  // In a cluster the HW is replication's: until it leads this partition, nothing is committed here.
+  if (broker.replication && broker.replication.get(topicName, index)?.replica.role !== 'leader') return { ...base, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
   const epochError = leaderEpochError(currentLeaderEpoch, partition.leaderEpoch);
   if (epochError !== ErrorCode.NONE) return { ...base, errorCode: epochError };
 

@@ -46,11 +46,15 @@ export class ReplicatedPartition {
     private readonly logger: Logger,
   ) {
     const log = partition.log;
+    // No HW checkpoint yet: start from the log start, so nothing this node holds counts as
+    // committed until a leader (or, leading, its ISR) says so. A just-opened log's tail may never
+    // have reached the other replicas.
+    partition.lowerHighWatermarkTo(log.logStartOffset);
     this.replica = new PartitionReplica(localId, config, new ReplicaLog({
       logStartOffset: log.logStartOffset,
       logEndOffset: log.logEndOffset,
       flushedOffset: log.flushedOffset,
-      highWatermark: partition.highWatermark,
+      highWatermark: log.logStartOffset,
       epochs: log.epochEntries(),
     }));
     partition.replicated = true;
@@ -128,9 +132,13 @@ export class ReplicatedPartition {
       return;
     }
     this.handle(leader.onAppend(nextOffset, this.host.nowMs(), produce));
-    // Followers long-polling for data fetch it now; with flush=sync it counts once fsynced.
-    this.partition.wakeWaiters();
-    void written.then(() => this.onLocalFlush());
+    // Once the bytes are readable, followers long-polling for data fetch them (woken earlier, they
+    // would find nothing to read and sleep until their max wait); with flush=sync they count for
+    // the HW once fsynced here too.
+    void written.then(() => {
+      this.onLocalFlush();
+      this.partition.wakeWaiters();
+    });
   }
 
   /** A follower's Fetch: the answer and the records to send ([readFrom, readTo), whole batches, capped). */

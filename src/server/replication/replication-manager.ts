@@ -36,7 +36,8 @@ const partitionMaxBytes = 4 * 1024 * 1024;
 export class ReplicationManager {
   private readonly partitions = new Map<string, ReplicatedPartition>();
   private readonly fetchers = new Map<number, FollowerFetcher>();
-  private readonly inFlightAlter = new Set<ReplicatedPartition>();
+  /** The AlterPartition request each partition's resend loop is carrying. */
+  private readonly inFlightAlter = new Map<ReplicatedPartition, AlterPartitionRequest>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   private lastImage: MetadataImage | null = null;
@@ -94,9 +95,12 @@ export class ReplicationManager {
   }
 
   sendAlterPartition(partition: ReplicatedPartition, request: AlterPartitionRequest): void {
-    if (this.inFlightAlter.has(partition) || this.closed) return;
-    this.inFlightAlter.add(partition);
-    void this.alterUntilAnswered(partition, request).finally(() => this.inFlightAlter.delete(partition));
+    // The same request is resent by its own loop; a new one (the logic moved on) gets a loop of its own.
+    if (this.inFlightAlter.get(partition) === request || this.closed) return;
+    this.inFlightAlter.set(partition, request);
+    void this.alterUntilAnswered(partition, request).finally(() => {
+      if (this.inFlightAlter.get(partition) === request) this.inFlightAlter.delete(partition);
+    });
   }
 
   async close(): Promise<void> {
