@@ -95,7 +95,7 @@ export interface NodeMetrics {
 }
 
 /** The registry served on /metrics for one node: traffic counters, state gauges and process metrics. */
-export function createNodeMetrics(services: BrokerServices, groups: GroupsView | null = null): NodeMetrics {
+export function createNodeMetrics(services: BrokerServices, groups: GroupsView | null = null, raftTerm: () => number | null = () => null): NodeMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: String(services.nodeId) });
   collectDefaultMetrics({ register: registry });
@@ -158,6 +158,14 @@ export function createNodeMetrics(services: BrokerServices, groups: GroupsView |
     registers: [registry],
     collect() {
       this.set(health().disk.maxUsedRatio);
+    },
+  });
+  new Gauge({
+    name: 'tide_raft_term',
+    help: 'Term of the Raft metadata quorum as this node sees it (0 on a single node, which has no quorum).',
+    registers: [registry],
+    collect() {
+      this.set(raftTerm() ?? 0);
     },
   });
   new Gauge({

@@ -37,6 +37,8 @@ function optionalNumber(config: BrokerConfig, key: string, fallback: number): nu
 export interface AdminOptions {
   /** The node's view of the consumer groups it coordinates (src/server/groups/groups-view.ts). */
   groups?: GroupsView | null;
+  /** The Raft term of the metadata quorum as this node sees it (cluster mode); null on a single node. */
+  raftTerm?: () => number | null;
 }
 
 export interface AdminRuntime {
@@ -47,7 +49,7 @@ export interface AdminRuntime {
 export function createAdminRuntime(services: BrokerServices, options: AdminOptions = {}): AdminRuntime {
   const { config } = services;
   const groups = options.groups ?? null;
-  const metrics = createNodeMetrics(services, groups);
+  const metrics = createNodeMetrics(services, groups, options.raftTerm ?? (() => null));
   const webhooks = new WebhookSender(parseWebhookUrls(config.string('alert.webhook.urls')), services.logger.child('alert-webhooks'));
   const alerts = new AlertEvaluator({
     rules: builtInAlertRules({

@@ -178,7 +178,7 @@ export class TideNode {
       };
 
       let node: TideNode | null = null;
-      const http = new HttpServer([healthRoutes(() => node?.ready ?? false), quorumRoute(() => cluster?.quorumState() ?? null), ...createAdminRoutes(services, { groups: createGroupsView(groups, replicas, metadata) })], logger.child('http'));
+      const http = new HttpServer([healthRoutes(() => node?.ready ?? false), quorumRoute(() => cluster?.quorumState() ?? null), ...createAdminRoutes(services, { groups: createGroupsView(groups, replicas, metadata), raftTerm: () => cluster?.quorumState().term ?? null })], logger.child('http'));
       await http.start(httpListen.host, httpListen.port);
       node = new TideNode(nodeId, dataDir, listener, http, replicas, diskGuard, groups, beginShutdown, releaseLock, config, logger, cluster, replication);
       node.ready = true;

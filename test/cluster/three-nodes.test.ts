@@ -60,6 +60,15 @@ test('all three nodes report three brokers and the same controller', async () =>
   const view = await metadataOf(1);
   assert.deepEqual(view.brokers.map((broker) => broker.nodeId).sort(), [1, 2, 3]);
   for (const id of [2, 3]) assert.equal((await metadataOf(id)).clusterId, view.clusterId, 'one cluster id everywhere');
+  // Every node exports the quorum's term and exactly one says it is the active controller.
+  let active = 0;
+  for (const id of [1, 2, 3]) {
+    const text = await (await fetch(`http://127.0.0.1:${cluster.nodes.get(id)!.process!.httpPort}/metrics`)).text();
+    const term = Number(/^tide_raft_term\{[^}]*\} (\d+)/m.exec(text)?.[1]);
+    assert.ok(term >= 1, `node ${id} reports raft term ${term}`);
+    active += Number(/^tide_controller_active\{[^}]*\} (\d+)/m.exec(text)?.[1]);
+  }
+  assert.equal(active, 1, 'one active controller');
 });
 
 test('a topic created through node 2 is placed over three brokers with balanced leaders and is visible everywhere', async () => {
