@@ -69,6 +69,7 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   { key: 'log.cleaner.min.compaction.lag.ms', type: 'long', default: 0, min: 0, topicKey: 'min.compaction.lag.ms', doc: 'Segments whose newest record is younger than this are not compacted yet.' },
   { key: 'min.insync.replicas', type: 'int', default: 1, min: 1, max: 32, topicKey: 'min.insync.replicas', doc: 'acks=all produce needs at least this many in-sync replicas.' },
   { key: 'unclean.leader.election.enable', type: 'bool', default: false, topicKey: 'unclean.leader.election.enable', doc: 'Allow a replica outside the ISR to become leader (may lose acknowledged data).' },
+  { key: 'replica.lag.time.max.ms', type: 'long', default: 10_000, min: 100, doc: 'A follower that has not caught up with the leader\'s log end for this long leaves the ISR (cluster mode).' },
   { key: 'disk.max.used.ratio', type: 'ratio', default: 0.9, min: 0.01, max: 1, doc: 'Appends are refused (KAFKA_STORAGE_ERROR) while the data dir\'s file system is fuller than this.' },
   { key: 'alert.webhook.urls', type: 'string', default: null, doc: 'Comma-separated http(s) URLs that receive each alert firing/resolved as a JSON POST (retried, never blocks the broker).' },
   { key: 'alert.evaluation.interval.ms', type: 'long', default: 5000, min: 100, doc: 'How often the built-in alert rules are evaluated.' },

@@ -23,12 +23,11 @@ const lagTimeMaxMs = 3000;
 let cluster: TideCluster;
 
 before(async () => {
-  // Inherited by the node processes: a short lag limit keeps the SIGSTOP case quick.
-  process.env['TIDEREPLICA_LAG_TIME_MAX_MS'] = String(lagTimeMaxMs);
   // FAILOVER_SESSION_MS=2000 measures failover with a shorter broker session than the default 6000.
   const sessionMs = Number(process.env['FAILOVER_SESSION_MS'] ?? 0);
   const sessionArgs = sessionMs > 0 ? ['--broker.session.timeout.ms', String(sessionMs), '--broker.heartbeat.interval.ms', String(Math.max(50, Math.floor(sessionMs / 6)))] : [];
-  cluster = await startCluster(3, ['--offsets.topic.num.partitions', '1', '--min.insync.replicas', '2', '--log.flush', 'sync', ...sessionArgs]);
+  // A short lag limit keeps the SIGSTOP case quick.
+  cluster = await startCluster(3, ['--replica.lag.time.max.ms', String(lagTimeMaxMs), '--offsets.topic.num.partitions', '1', '--min.insync.replicas', '2', '--log.flush', 'sync', ...sessionArgs]);
   await addObserver(cluster, 4);
 });
 

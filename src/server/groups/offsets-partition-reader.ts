@@ -13,17 +13,19 @@ export interface OffsetsPartitionContents {
   records: OffsetsTopicLogRecord[];
   /** Batches skipped: control batches and transactional offset commits (not supported yet). */
   skippedBatchCount: number;
-  /** The offset reading stopped at (the high watermark when the read completed). */
+  /** The offset reading stopped at (the log end when the read started). */
   endOffset: number;
 }
 
 /**
- * Every record of the partition below its high watermark, in log order. `isCancelled` is checked
+ * Every record of the partition up to its log end, in log order. A coordinator loads as the
+ * partition's leader, whose log is authoritative: a new leader's high watermark may still lag
+ * behind commits it already holds, and loading only to it would forget them (Kafka loads to the end). `isCancelled` is checked
  * after each read so that a load abandoned (leadership lost, shutdown) stops early.
  */
 export async function readOffsetsPartition(partition: Partition, isCancelled: () => boolean = () => false): Promise<OffsetsPartitionContents> {
   const records: OffsetsTopicLogRecord[] = [];
-  const endOffset = partition.highWatermark;
+  const endOffset = partition.log.readableEndOffset;
   let offset = partition.logStartOffset;
   let skippedBatchCount = 0;
   // Every productive round moves `offset` past at least one batch, so this many rounds suffice.

@@ -20,22 +20,15 @@ export function replicationEnabled(): boolean {
   return process.env['TIDEREPLICATION'] !== 'off';
 }
 
-/** Overrides replica.lag.time.max.ms (default 10000) for tests that wait for an ISR shrink. */
-function replicaLagTimeMaxMs(): number | undefined {
-  const value = Number(process.env['TIDEREPLICA_LAG_TIME_MAX_MS']);
-  return Number.isSafeInteger(value) && value > 0 ? value : undefined;
-}
-
 export function startReplication(cluster: ClusterMembership, nodeId: number, replicas: ReplicaManager, metadata: MetadataService, config: BrokerConfig, logger: Logger): StartedReplication {
   const controller = replicationControllerClient(cluster, nodeId, config.int('controller.rpc.timeout.ms'), logger);
-  const lagMs = replicaLagTimeMaxMs();
   const manager = new ReplicationManager({
     nodeId,
     replicas,
     image: () => metadata.image(),
     brokerEpoch: () => cluster.quorumState().brokerEpoch,
     alterPartition: (request) => controller.alterPartition(request),
-    ...(lagMs !== undefined ? { replicaLagTimeMaxMs: lagMs } : {}),
+    replicaLagTimeMaxMs: config.int('replica.lag.time.max.ms'),
     logger,
   });
   return {
