@@ -26,6 +26,9 @@ options:
   --data-dir DIR    where node-1, node-2 ... keep their data and logs (default ./tide-dev)
   --base-port P     node i listens for Kafka on P+i-1, for controllers on P+100+i-1 and for
                     HTTP on P+200+i-1 (default 9092); 0 picks free ports
+  --preset NAME     HA preset of the cluster (docs/high-availability.md): single, multi-master,
+                    async-replica or sync-replica (default: sync-replica for 3+ nodes,
+                    async-replica for 2, single for 1)
   --KEY VALUE       any configuration key, passed to every node (see docs/configuration.md)`;
 
 interface DevNode {
@@ -43,6 +46,7 @@ export async function run(args: string[]): Promise<number> {
   let nodeCount = 3;
   let dataDir = './tide-dev';
   let basePort = 9092;
+  let preset: string | null = null;
   const passThrough: string[] = [];
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
@@ -57,10 +61,15 @@ export async function run(args: string[]): Promise<number> {
     if (value === undefined) throw new CliError(`option --${name} needs a value`);
     if (name === 'nodes') nodeCount = parseInteger(value, '--nodes', 1, nodesMax);
     else if (name === 'data-dir') dataDir = value;
+    else if (name === 'preset') preset = value;
     else if (name === 'base-port') basePort = parseInteger(value, '--base-port', 0, 65535 - 200 - nodesMax);
     else if (['node-id', 'controllers', 'controller-listen', 'listen', 'http', 'cluster.id'].includes(name)) throw new CliError(`--${name} is set by tide dev for each node`);
     else passThrough.push(`--${name}`, value);
   }
+
+  // The seeds' point of a local cluster is watching failover lose nothing, hence sync-replica; fewer
+  // nodes get the strongest preset they can satisfy (sync-replica needs 2 in-sync replicas).
+  passThrough.push('--preset', preset ?? defaultPreset(nodeCount));
 
   const root = resolve(dataDir);
   mkdirSync(root, { recursive: true });
@@ -162,6 +171,11 @@ async function stopChild(node: DevNode): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), stopGraceMs);
   await exited;
   clearTimeout(timer);
+}
+
+export function defaultPreset(nodeCount: number): string {
+  if (nodeCount >= 3) return 'sync-replica';
+  return nodeCount === 2 ? 'async-replica' : 'single';
 }
 
 /** Ports that were free a moment ago (bound to port 0, then released). */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { brokerConfigDefinitions, definitionFor, type ConfigDefinition } from './definitions.ts';
 import { ConfigError } from './config-error.ts';
 import { parseConfigValue, parseHostPort, type ConfigValue, type HostPort } from './parse-value.ts';
+import { presetBrokerDefaults, presetFor } from './presets.ts';
 
 /**
  * The node's settings: defaults, then the properties file, then TIDE_* environment variables, then flags.
@@ -9,6 +10,8 @@ import { parseConfigValue, parseHostPort, type ConfigValue, type HostPort } from
  */
 export class BrokerConfig {
   private readonly values = new Map<string, ConfigValue>();
+  /** Keys set from a file, the environment or a flag: a preset never overrides them. */
+  private readonly explicitKeys = new Set<string>();
 
   private constructor() {
     for (const definition of brokerConfigDefinitions) this.values.set(definition.key, definition.default);
@@ -23,6 +26,7 @@ export class BrokerConfig {
     if (options.file) config.applyAll(readPropertiesFile(options.file), `file ${options.file}`);
     if (options.env) config.applyAll(fromEnvironment(options.env), 'environment');
     if (options.overrides) config.applyAll(options.overrides, 'command line');
+    config.applyPreset();
     return config;
   }
 
@@ -34,6 +38,17 @@ export class BrokerConfig {
     const definition = definitionFor(key);
     if (!definition) throw new ConfigError(`unknown configuration key "${key}" (from ${source}); see docs/configuration.md for the keys Tide knows`);
     this.values.set(key, parseConfigValue(definition, raw, source));
+    this.explicitKeys.add(key);
+  }
+
+  /** Applies the `preset` key's defaults to every key it covers that was not set explicitly. */
+  applyPreset(): void {
+    const preset = presetFor(this.string('preset'));
+    if (!preset) return;
+    for (const [key, raw] of Object.entries(presetBrokerDefaults(preset))) {
+      if (this.explicitKeys.has(key)) continue;
+      this.values.set(key, parseConfigValue(definitionFor(key)!, raw, `preset ${preset.name}`));
+    }
   }
 
   int(key: string): number {

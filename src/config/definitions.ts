@@ -45,6 +45,7 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   { key: 'max.connections.per.ip', type: 'int', default: 1000, min: 1, doc: 'Connections accepted at once from one IP address.' },
   { key: 'shutdown.timeout.ms', type: 'long', default: 5000, min: 0, doc: 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before the node closes anyway.' },
 
+  { key: 'preset', type: 'enum', default: null, values: ['single', 'multi-master', 'async-replica', 'sync-replica'], doc: 'HA preset for the whole cluster (docs/high-availability.md): sets the defaults default.replication.factor, min.insync.replicas and log.flush unless those are set explicitly. single: RF 1, min ISR 1, async. multi-master: RF 1, a partition per broker, async. async-replica: RF 2, min ISR 1, async. sync-replica: RF 3, min ISR 2, sync. A preset RF is capped at the brokers available; a topic can pick its own with the topic config preset.' },
   { key: 'auto.create.topics.enable', type: 'bool', default: true, doc: 'Create a topic when a client asks Metadata for one that does not exist (if the client allows it).' },
   { key: 'num.partitions', type: 'int', default: 1, min: 1, max: 10_000, doc: 'Partitions of automatically created topics, and of CreateTopics requests that give -1.' },
   { key: 'default.replication.factor', type: 'int', default: 1, min: 1, max: 32, doc: 'Replication factor of automatically created topics, and of CreateTopics requests that give -1.' },

@@ -1,12 +1,13 @@
 import { brokerKeyForTopicKey, topicConfigKeys } from './definitions.ts';
 import { ConfigError } from './config-error.ts';
 import { parseConfigValue } from './parse-value.ts';
+import { isPresetName, presetFor, presetNames, presetTopicDefaults } from './presets.ts';
 
 /** Topic-level keys that are accepted and stored although the broker has no default for them. */
 const extraTopicKeys: Record<string, (value: string) => string | null> = {
   'compression.type': (v) => (['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'].includes(v) ? null : 'must be producer, uncompressed, gzip, snappy, lz4 or zstd'),
   'message.timestamp.type': (v) => (['CreateTime', 'LogAppendTime'].includes(v) ? null : 'must be CreateTime or LogAppendTime'),
-  'preset': (v) => (['single', 'multi-master', 'async-replica', 'sync-replica'].includes(v) ? null : 'must be single, multi-master, async-replica or sync-replica'),
+  'preset': (v) => (isPresetName(v) ? null : `must be one of ${presetNames.join(', ')}`),
 };
 
 export function isKnownTopicConfig(key: string): boolean {
@@ -27,9 +28,13 @@ export function validateTopicConfig(key: string, value: string): string {
   return value.trim();
 }
 
-/** The effective value of every topic key: the topic's own settings over the broker defaults. */
+/**
+ * The effective value of every topic key: the topic's own settings over its preset (topic config
+ * `preset`) over the broker defaults (which already carry a cluster-wide preset, see BrokerConfig).
+ */
 export function effectiveTopicConfig(topicConfigs: Record<string, string>, brokerDefaults: Record<string, string>): Record<string, string> {
-  return { ...brokerDefaults, ...topicConfigs };
+  const preset = presetFor(topicConfigs['preset']);
+  return { ...brokerDefaults, ...(preset ? presetTopicDefaults(preset) : {}), ...topicConfigs };
 }
 
 const legalTopicName = /^[a-zA-Z0-9._-]+$/;

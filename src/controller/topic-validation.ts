@@ -1,6 +1,7 @@
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { ConfigError } from '../config/config-error.ts';
 import { collisionKey, topicNameProblem, validateTopicConfig } from '../config/topic-config.ts';
+import { presetFor, presetReplicationFactor } from '../config/presets.ts';
 import type { MetadataImage, TopicMetadata } from './metadata-image.ts';
 import { placePartitions, placementLoad, type PlacementBroker } from './placement.ts';
 import { failure, type AlterConfigOperation, type CreateTopicRequest, type TopicChangeResult } from './topic-requests.ts';
@@ -9,6 +10,10 @@ export interface TopicLimits {
   defaultPartitions: number;
   defaultReplicationFactor: number;
   maxPartitionsPerTopic: number;
+  /** The cluster-wide `preset` key; its RF (already in defaultReplicationFactor) is then capped at the brokers available. */
+  preset?: string | null;
+  /** Broker `min.insync.replicas`, checked against a capped preset RF (1 when not given). */
+  defaultMinInsyncReplicas?: number;
 }
 
 export interface ValidTopicCreation {
@@ -40,14 +45,25 @@ export function validateTopicChange(
     return validateAssignments(request, limits, brokerIds, configs);
   }
 
-  const partitions = request.numPartitions === -1 ? limits.defaultPartitions : request.numPartitions;
+  const brokerCount = new Set(brokerIds).size;
+  // A topic's own preset beats the cluster's; either only fills in what the request left at -1.
+  const topicPreset = presetFor(configs.configs['preset']);
+  const preset = topicPreset ?? presetFor(limits.preset);
+  const partitions = request.numPartitions !== -1 ? request.numPartitions
+    : preset?.partitionPerBroker ? Math.min(Math.max(limits.defaultPartitions, brokerCount), limits.maxPartitionsPerTopic)
+    : limits.defaultPartitions;
   if (partitions <= 0) return failure(ErrorCode.INVALID_PARTITIONS, `number of partitions must be at least 1, got ${partitions}`);
   if (partitions > limits.maxPartitionsPerTopic) {
     return failure(ErrorCode.INVALID_PARTITIONS, `${partitions} partitions exceed max.partitions.per.topic ${limits.maxPartitionsPerTopic}`);
   }
-  const replicationFactor = request.replicationFactor === -1 ? limits.defaultReplicationFactor : request.replicationFactor;
+  let replicationFactor = request.replicationFactor === -1 ? limits.defaultReplicationFactor : request.replicationFactor;
+  if (request.replicationFactor === -1 && preset) {
+    const minInsyncReplicas = Number(configs.configs['min.insync.replicas'] ?? (topicPreset ? topicPreset.minInsyncReplicas : limits.defaultMinInsyncReplicas ?? 1));
+    const checked = presetReplicationFactor(topicPreset ? topicPreset.replicationFactor : limits.defaultReplicationFactor, brokerCount, minInsyncReplicas, preset.name);
+    if ('problem' in checked) return failure(ErrorCode.INVALID_REPLICATION_FACTOR, checked.problem);
+    replicationFactor = checked.replicationFactor;
+  }
   if (replicationFactor <= 0) return failure(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor must be at least 1, got ${replicationFactor}`);
-  const brokerCount = new Set(brokerIds).size;
   if (replicationFactor > brokerCount) {
     return failure(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${replicationFactor} is larger than the ${brokerCount} available broker(s)`);
   }

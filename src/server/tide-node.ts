@@ -110,6 +110,8 @@ export class TideNode {
         defaultPartitions: config.int('num.partitions'),
         defaultReplicationFactor: config.int('default.replication.factor'),
         maxPartitionsPerTopic: config.int('max.partitions.per.topic'),
+        preset: config.string('preset'),
+        defaultMinInsyncReplicas: config.int('min.insync.replicas'),
       };
       const votersSetting = config.string('controller.quorum.voters');
       const cluster = votersSetting === null ? null : await ClusterMembership.start({

@@ -1,7 +1,7 @@
 import type { TopicMetadata } from '../../controller/metadata-image.ts';
 import { brokerKeyForTopicKey, topicConfigKeys, type ConfigDefinition, type ConfigType } from '../../config/definitions.ts';
 import type { ConfigValue } from '../../config/parse-value.ts';
-import { topicNameProblem } from '../../config/topic-config.ts';
+import { topicNameProblem, effectiveTopicConfig } from '../../config/topic-config.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import {
   describeConfigsCodec,
@@ -103,6 +103,8 @@ export function brokerResourceProblem(resourceName: string, nodeId: number): str
  */
 export function topicConfigEntries(topic: Pick<TopicMetadata, 'configs'>, broker: Pick<BrokerServices, 'config'>, options: ConfigEntryOptions): ConfigEntry[] {
   const brokerDefaults = broker.config.topicDefaults();
+  // The topic's preset (if any) changes some defaults; those values are the topic's, not the broker's.
+  const effective = effectiveTopicConfig(topic.configs, brokerDefaults);
   const entries: ConfigEntry[] = [];
   for (const key of topicConfigKeys) {
     const definition = brokerKeyForTopicKey(key)!;
@@ -110,13 +112,14 @@ export function topicConfigEntries(topic: Pick<TopicMetadata, 'configs'>, broker
     const brokerValue = brokerDefaults[key] ?? null;
     const builtIn = stringValue(definition.default);
     const brokerSource = brokerValue === builtIn ? ConfigSource.DEFAULT_CONFIG : ConfigSource.STATIC_BROKER_CONFIG;
+    const fromPreset = own === undefined && effective[key] !== undefined && effective[key] !== brokerValue ? effective[key]! : undefined;
     const synonyms: Synonym[] = [];
     if (options.includeSynonyms) {
       if (own !== undefined) synonyms.push({ name: key, value: own, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
       if (brokerSource === ConfigSource.STATIC_BROKER_CONFIG) synonyms.push({ name: definition.key, value: brokerValue, source: ConfigSource.STATIC_BROKER_CONFIG });
       synonyms.push({ name: definition.key, value: builtIn, source: ConfigSource.DEFAULT_CONFIG });
     }
-    entries.push(entry(key, own ?? brokerValue, own !== undefined ? ConfigSource.DYNAMIC_TOPIC_CONFIG : brokerSource, {
+    entries.push(entry(key, own ?? fromPreset ?? brokerValue, own !== undefined || fromPreset !== undefined ? ConfigSource.DYNAMIC_TOPIC_CONFIG : brokerSource, {
       readOnly: false,
       synonyms,
       configType: configTypeCode[definition.type],
