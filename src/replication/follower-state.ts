@@ -9,8 +9,8 @@
 // once everything it appended is fsynced (onFlushed), so its fetch offset, which the leader counts
 // as its end offset, is a durable one.
 import { ErrorCode } from '../protocol/error-codes.ts';
-import { UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET } from './leader-epoch-cache-logic.ts';
-import type { EpochEndOffset } from './leader-epoch-cache-logic.ts';
+import { UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET } from '../storage/epoch-history.ts';
+import type { EpochEndOffset } from '../storage/epoch-history.ts';
 import type { ReplicaLog } from './replica-log.ts';
 import type { ReplicaFetchAnswer, ReplicaFetchRequest, ReplicationConfig } from './types.ts';
 

@@ -30,8 +30,8 @@
 // - acks=1 completes once the leader has it (flush=sync: fsynced); acks=0 gets no answer.
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { comparePartitionState, leaderEpochErrorCode } from './epochs.ts';
-import { UNDEFINED_EPOCH } from './leader-epoch-cache-logic.ts';
-import type { EpochEndOffset } from './leader-epoch-cache-logic.ts';
+import { UNDEFINED_EPOCH } from '../storage/epoch-history.ts';
+import type { EpochEndOffset } from '../storage/epoch-history.ts';
 import type { ReplicaLog } from './replica-log.ts';
 import type {
   Acks, AlterPartitionRequest, AlterPartitionResult, LeaderAction, PartitionState, ReplicaFetchAnswer, ReplicaFetchRequest, ReplicationConfig,

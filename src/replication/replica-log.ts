@@ -2,8 +2,8 @@
 // driver keeps it in step with the storage layer (it applies every effect to the real log first,
 // then to this mirror, as the effects' comments say). With flush=sync only fsynced data counts
 // for the high watermark, so the mirror tracks the flushed offset apart from the end offset.
-import { EpochHistory } from './leader-epoch-cache-logic.ts';
-import type { EpochEntry } from './leader-epoch-cache-logic.ts';
+import { EpochHistory } from '../storage/epoch-history.ts';
+import type { EpochEntry } from '../storage/epoch-history.ts';
 
 export interface ReplicaLogSnapshot {
   logStartOffset: number;

@@ -9,7 +9,7 @@ import { ErrorCode } from '../../src/protocol/error-codes.ts';
 import { FollowerState } from '../../src/replication/follower-state.ts';
 import type { FetchRequest, FollowerRequest, OffsetForLeaderEpochRequest } from '../../src/replication/follower-state.ts';
 import { ReplicaLog } from '../../src/replication/replica-log.ts';
-import type { EpochEntry } from '../../src/replication/leader-epoch-cache-logic.ts';
+import type { EpochEntry } from '../../src/storage/epoch-history.ts';
 import type { ReplicaFetchAnswer, ReplicationConfig } from '../../src/replication/types.ts';
 
 const config: ReplicationConfig = { replicaLagTimeMaxMs: 1000, minInsyncReplicas: 2, flushSync: false };

@@ -19,7 +19,8 @@ const forbiddenCalls: { name: string; pattern: RegExp }[] = [
   { name: 'performance.now', pattern: /\bperformance\s*\.\s*now\b/ },
   { name: 'process.hrtime', pattern: /\bprocess\s*\.\s*hrtime\b/ },
 ];
-const allowedRuntimeImports = ['../protocol/error-codes.ts'];
+// epoch-history.ts is storage's pure half (no imports at all; checked below).
+const allowedRuntimeImports = ['../protocol/error-codes.ts', '../storage/epoch-history.ts'];
 
 function withoutComments(source: string): string {
   return source.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
@@ -59,4 +60,10 @@ test('run-time imports stay inside src/replication (plus the error-code catalog)
       assert.ok(allowed, `${file} imports ${target} at run time`);
     }
   }
+});
+
+test('the storage epoch history the core imports is itself free of imports and I/O', () => {
+  const source = readFileSync(join(coreDirectory, '..', 'storage', 'epoch-history.ts'), 'utf8');
+  assert.deepEqual(impurities(source), []);
+  assert.doesNotMatch(withoutComments(source), /\bimport\b/, 'epoch-history.ts imports nothing');
 });

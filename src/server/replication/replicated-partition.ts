@@ -6,7 +6,7 @@
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { iterateBatches, type RecordBatchView } from '../../protocol/record-batch.ts';
 import type { FetchRequest, FollowerEffect, OffsetForLeaderEpochRequest } from '../../replication/follower-state.ts';
-import type { EpochEndOffset } from '../../replication/leader-epoch-cache-logic.ts';
+import type { EpochEndOffset } from '../../storage/epoch-history.ts';
 import { PartitionReplica } from '../../replication/partition-replica.ts';
 import { ReplicaLog } from '../../replication/replica-log.ts';
 import type { Acks, AlterPartitionRequest, AlterPartitionResult, LeaderAction, PartitionState, ReplicaFetchAnswer, ReplicaFetchRequest, ReplicationConfig } from '../../replication/types.ts';

@@ -1,13 +1,15 @@
-// The leader-epoch history (epoch -> first offset written in it) as pure logic. The storage layer's
-// LeaderEpochCache holds the same list for its checkpoint file, but its module imports node:fs (for
-// the checkpoint writer), so replication keeps this I/O-free copy with the same rules. A driver
-// builds one from `LeaderEpochCache.list()` at start and writes `list()` back when it changes.
+// Leader epoch -> first offset written in that epoch, as pure logic (no I/O). The storage layer
+// persists it as `leader-epoch-checkpoint` (leader-epoch-cache.ts); the replication core
+// (src/replication/) uses it directly for OffsetForLeaderEpoch answers and truncation points.
 // Invariant: epochs and start offsets both strictly increase along the list.
-import type { EpochEntry } from '../storage/leader-epoch-cache.ts';
 
-export type { EpochEntry };
 export const UNDEFINED_EPOCH = -1;
 export const UNDEFINED_EPOCH_OFFSET = -1;
+
+export interface EpochEntry {
+  epoch: number;
+  startOffset: number;
+}
 
 export interface EpochEndOffset {
   epoch: number;
@@ -15,10 +17,10 @@ export interface EpochEndOffset {
 }
 
 export class EpochHistory {
-  private entries: EpochEntry[];
+  protected entries: EpochEntry[] = [];
 
+  /** Loads a list; an out-of-order list is refused rather than silently repaired. */
   constructor(entries: readonly EpochEntry[] = []) {
-    this.entries = [];
     for (const entry of entries) {
       if (!this.assign(entry.epoch, entry.startOffset)) throw new Error(`leader epoch entry ${entry.epoch}@${entry.startOffset} is out of order`);
     }
@@ -47,7 +49,10 @@ export class EpochHistory {
     return found;
   }
 
-  /** Records that `epoch` starts at `startOffset`; only a newer epoch at or after the latest start is taken. */
+  /**
+   * Records that `epoch` starts at `startOffset`. Only a newer epoch starting at or after the
+   * current latest start is taken; returns whether the history changed (then persist it).
+   */
   assign(epoch: number, startOffset: number): boolean {
     if (epoch < 0 || startOffset < 0) return false;
     const latest = this.entries.at(-1);
@@ -65,10 +70,22 @@ export class EpochHistory {
     return this.entries.length !== before;
   }
 
+  /** After the log start moved to `startOffset`: the epoch covering it now starts there. */
+  truncateFromStart(startOffset: number): boolean {
+    let firstKept = 0;
+    while (firstKept + 1 < this.entries.length && this.entries[firstKept + 1]!.startOffset <= startOffset) firstKept++;
+    const first = this.entries[firstKept];
+    const changed = firstKept > 0 || (first !== undefined && first.startOffset < startOffset);
+    this.entries = this.entries.slice(firstKept);
+    if (first !== undefined && first.startOffset < startOffset) first.startOffset = startOffset;
+    return changed;
+  }
+
   /**
    * OffsetForLeaderEpoch as Kafka answers it (KIP-101, KIP-279): for the latest epoch, the log end
    * offset; for an older one, the start of the next higher epoch, paired with the largest epoch at
-   * or below the requested one; undefined when the requested epoch is newer than everything here.
+   * or below the requested one (or the requested one when it is older than everything held);
+   * undefined when the requested epoch is newer than everything here.
    */
   endOffsetForEpoch(requestedEpoch: number, logEndOffset: number): EpochEndOffset {
     const undefinedAnswer = { epoch: UNDEFINED_EPOCH, endOffset: UNDEFINED_EPOCH_OFFSET };
