@@ -8,27 +8,37 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface CpuUse {
   clientPercent: number;
-  /** null off Linux (no /proc). */
+  /** null off Linux (no /proc). With several nodes (a cluster), their sum. */
   nodePercent: number | null;
+  /** Each node's share, in the order given, when there are several. */
+  nodesPercent?: Array<number | null>;
 }
 
 export class CpuMeter {
   private readonly startWallNs = process.hrtime.bigint();
   private readonly startClient = process.cpuUsage();
-  private readonly startNodeMs: number | null;
+  private readonly nodePids: number[];
+  private readonly startNodesMs: Array<number | null>;
 
-  constructor(private readonly nodePid: number | undefined) {
-    this.startNodeMs = processCpuMs(nodePid);
+  constructor(nodePid: number | number[] | undefined) {
+    this.nodePids = nodePid === undefined ? [] : Array.isArray(nodePid) ? nodePid : [nodePid];
+    this.startNodesMs = this.nodePids.map(processCpuMs);
   }
 
   stop(): CpuUse {
     const wallMs = Number(process.hrtime.bigint() - this.startWallNs) / 1e6;
     const client = process.cpuUsage(this.startClient);
-    const nodeMs = processCpuMs(this.nodePid);
     const percent = (cpuMs: number) => (wallMs <= 0 ? 0 : Math.round((100 * cpuMs) / wallMs));
+    const nodesPercent = this.nodePids.map((pid, index) => {
+      const nowMs = processCpuMs(pid);
+      const startMs = this.startNodesMs[index] ?? null;
+      return nowMs === null || startMs === null ? null : percent(nowMs - startMs);
+    });
+    const known = nodesPercent.filter((value): value is number => value !== null);
     return {
       clientPercent: percent((client.user + client.system) / 1000),
-      nodePercent: nodeMs === null || this.startNodeMs === null ? null : percent(nodeMs - this.startNodeMs),
+      nodePercent: known.length === 0 || known.length < nodesPercent.length ? null : known.reduce((sum, value) => sum + value, 0),
+      ...(nodesPercent.length > 1 ? { nodesPercent } : {}),
     };
   }
 }

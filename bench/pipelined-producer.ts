@@ -18,12 +18,23 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const RECORD_FRAMING_BYTES = 9;
 const MAX_REQUESTS_PER_RUN = 2_000_000;
 
+/** Where a group of connections sends: one broker and the partitions it leads. */
+export interface ProducerRoute {
+  port: number;
+  partitions: number[];
+}
+
 export interface ProducerOptions {
   port: number;
   topic: string;
   partitions: number;
+  /** Per broker (a cluster): `connections` connections to each route, each cycling over its partitions. Default: `port`, partitions 0..partitions-1. */
+  routes?: ProducerRoute[];
+  /** Connections per route. */
   connections: number;
   inFlightPerConnection: number;
+  /** Caps the requests in flight over all connections (spread evenly) instead of inFlightPerConnection each. */
+  inFlightTotal?: number;
   recordBytes: number;
   batchBytes: number;
   acks: 1 | -1;
@@ -32,8 +43,8 @@ export interface ProducerOptions {
   /** Run this long first, unmeasured, so JIT and page cache settle. */
   warmupMs: number;
   batchPoolSize?: number;
-  /** The node's pid, to report its CPU use next to the client's. */
-  nodePid?: number;
+  /** The node's pid (or every node's, in a cluster), to report its CPU use next to the client's. */
+  nodePid?: number | number[];
 }
 
 export interface ProduceResult extends Throughput {
@@ -69,7 +80,11 @@ export function buildBatchPool(recordBytes: number, batchBytes: number, poolSize
 
 export async function runProducer(options: ProducerOptions): Promise<ProduceResult> {
   const pool = buildBatchPool(options.recordBytes, options.batchBytes, options.batchPoolSize ?? 8);
-  const connections = await Promise.all(Array.from({ length: options.connections }, () => BenchConnection.open(options.port)));
+  const routes = options.routes ?? [{ port: options.port, partitions: Array.from({ length: options.partitions }, (_, partition) => partition) }];
+  const connections = await Promise.all(routes.flatMap((route) => Array.from({ length: options.connections }, async (): Promise<RoutedConnection> => {
+    return { connection: await BenchConnection.open(route.port), partitions: route.partitions, inFlightMax: 0, sent: 0 };
+  })));
+  spreadInFlight(connections, options);
   try {
     const warmup = options.warmupMs > 0
       ? await pipeline(connections, pool, options, options.warmupMs, options.maxBytes, new LatencyRecorder())
@@ -97,8 +112,23 @@ export async function runProducer(options: ProducerOptions): Promise<ProduceResu
       cpu,
     };
   } finally {
-    for (const connection of connections) connection.close();
+    for (const routed of connections) routed.connection.close();
   }
+}
+
+interface RoutedConnection {
+  connection: BenchConnection;
+  partitions: number[];
+  inFlightMax: number;
+  sent: number;
+}
+
+function spreadInFlight(connections: RoutedConnection[], options: ProducerOptions): void {
+  connections.forEach((routed, index) => {
+    routed.inFlightMax = options.inFlightTotal === undefined
+      ? options.inFlightPerConnection
+      : Math.floor(options.inFlightTotal / connections.length) + (index < options.inFlightTotal % connections.length ? 1 : 0);
+  });
 }
 
 interface PipelineRun {
@@ -108,7 +138,7 @@ interface PipelineRun {
   elapsedNs: number;
 }
 
-function pipeline(connections: BenchConnection[], pool: Pool, options: ProducerOptions, durationMs: number, maxBytes: number, latency: LatencyRecorder): Promise<PipelineRun> {
+function pipeline(connections: RoutedConnection[], pool: Pool, options: ProducerOptions, durationMs: number, maxBytes: number, latency: LatencyRecorder): Promise<PipelineRun> {
   const startNs = process.hrtime.bigint();
   const deadlineNs = startNs + BigInt(durationMs) * 1_000_000n;
   const batchBytes = pool.batches[0]!.length;
@@ -130,8 +160,9 @@ function pipeline(connections: BenchConnection[], pool: Pool, options: ProducerO
       if (error !== null && run.firstError === null) run.firstError = error;
       stopped = true;
     };
-    const pump = (connection: BenchConnection) => {
-      while (!stopped && connection.inFlight < options.inFlightPerConnection) {
+    const pump = (routed: RoutedConnection) => {
+      const connection = routed.connection;
+      while (!stopped && connection.inFlight < routed.inFlightMax) {
         if (sent >= maxRequests || process.hrtime.bigint() >= deadlineNs) {
           stop(null);
           break;
@@ -141,9 +172,10 @@ function pipeline(connections: BenchConnection[], pool: Pool, options: ProducerO
           transactionalId: null,
           acks: options.acks,
           timeoutMs: REQUEST_TIMEOUT_MS,
-          topicData: [{ name: options.topic, partitionData: [{ index: sent % options.partitions, records: batch }] }],
+          topicData: [{ name: options.topic, partitionData: [{ index: routed.partitions[routed.sent % routed.partitions.length]!, records: batch }] }],
         };
         sent++;
+        routed.sent++;
         outstanding++;
         connection.send(produceCodec, PRODUCE_VERSION, request).then(
           ({ body, latencyNs }) => {
@@ -156,7 +188,7 @@ function pipeline(connections: BenchConnection[], pool: Pool, options: ProducerO
               latency.add(latencyNs);
             }
             outstanding--;
-            pump(connection);
+            pump(routed);
             finishIfIdle();
           },
           (error: Error) => {

@@ -6,7 +6,9 @@
 //
 //   npm run bench                       full run (about 15 s of produce per scenario)
 //   npm run bench -- --quick            short runs
-//   npm run bench -- --only disk        one suite: disk, single, sweep (comma list)
+//   npm run bench -- --only disk        one suite: disk, single, sweep, cluster (comma list)
+//   npm run -s bench -- --only cluster  3 nodes, RF=3, acks=all, min ISR 2, flush=sync (bench/cluster.ts)
+//   npm run -s bench -- --only cluster --cluster-scenarios latency   one of batched, perMessage, latency
 //   npm run bench -- --only single --record-bytes 1024 --acks 1 --flush async --in-flight 64
 //   npm run bench -- --produce-only        skip the consume and tail phases
 //   npm run bench -- --profile-dir /tmp/prof   nodes write a V8 CPU profile there on exit
@@ -23,6 +25,7 @@ import { removeDir, startTide, stopTide, type TideProcess } from '../test/helper
 import { BenchConnection } from './connection.ts';
 import { consume, type ConsumeOptions, type ConsumeResult } from './consumer.ts';
 import { measureDisk, type DiskReport } from './disk.ts';
+import { clusterScenarioNames, runClusterSuite, type ClusterScenarioName, type ClusterSettings } from './cluster.ts';
 import { runProducer, type ProduceResult, type ProducerOptions } from './pipelined-producer.ts';
 import { round } from './stats.ts';
 
@@ -51,7 +54,12 @@ interface Settings {
   partitionMaxBytes: number;
   profileDir: string | null;
   produceOnly: boolean;
+  cluster: Omit<ClusterSettings, 'durationMs' | 'warmupMs' | 'maxBytes' | 'profileDir' | 'progress'>;
 }
+
+// Suites in the order they run. Failover times (issue 5 item 8d) are to come as their own suite
+// (bench/failover.ts), listed here and run from main() like the cluster suite.
+const SUITES = ['disk', 'single', 'sweep', 'cluster'];
 
 interface Scenario {
   recordBytes: number;
@@ -96,6 +104,15 @@ function parseSettings(argv: string[]): Settings {
       'partition-max-bytes': { type: 'string', default: String(8 * MiB) },
       'profile-dir': { type: 'string' },
       'produce-only': { type: 'boolean', default: false },
+      'cluster-scenarios': { type: 'string', default: clusterScenarioNames.join(',') },
+      'cluster-partitions': { type: 'string', default: '6' },
+      'cluster-batch-bytes': { type: 'string', default: String(64 * 1024) },
+      'cluster-connections': { type: 'string', default: '1' },
+      'cluster-in-flight': { type: 'string', default: '16' },
+      'cluster-per-message-connections': { type: 'string', default: '4' },
+      'cluster-in-flight-total': { type: 'string', default: '1000' },
+      'cluster-rate': { type: 'string', default: '2000' },
+      'cluster-latency-ms': { type: 'string' },
     },
   });
   const quick = values.quick === true;
@@ -106,7 +123,11 @@ function parseSettings(argv: string[]): Settings {
     return value;
   };
   const suites = new Set(list(values.only!));
-  for (const suite of suites) if (!['disk', 'single', 'sweep'].includes(suite)) throw new Error(`unknown suite "${suite}" (disk, single, sweep)`);
+  for (const suite of suites) if (!SUITES.includes(suite)) throw new Error(`unknown suite "${suite}" (${SUITES.join(', ')})`);
+  const clusterScenarios = list(values['cluster-scenarios']!).map((text) => {
+    if (!(clusterScenarioNames as readonly string[]).includes(text)) throw new Error(`--cluster-scenarios takes ${clusterScenarioNames.join(', ')}, got "${text}"`);
+    return text as ClusterScenarioName;
+  });
   return {
     quick,
     suites,
@@ -132,6 +153,20 @@ function parseSettings(argv: string[]): Settings {
     partitionMaxBytes: positive('partition-max-bytes', values['partition-max-bytes']!),
     profileDir: values['profile-dir'] ?? null,
     produceOnly: values['produce-only'] === true,
+    cluster: {
+      scenarios: clusterScenarios,
+      nodes: 3,
+      partitions: positive('cluster-partitions', values['cluster-partitions']!),
+      recordBytes: 1024,
+      batchBytes: positive('cluster-batch-bytes', values['cluster-batch-bytes']!),
+      batchedConnectionsPerLeader: positive('cluster-connections', values['cluster-connections']!),
+      batchedInFlightPerConnection: positive('cluster-in-flight', values['cluster-in-flight']!),
+      perMessageConnectionsPerLeader: positive('cluster-per-message-connections', values['cluster-per-message-connections']!),
+      perMessageInFlightTotal: positive('cluster-in-flight-total', values['cluster-in-flight-total']!),
+      latencyRatePerSec: positive('cluster-rate', values['cluster-rate']!),
+      latencyDurationMs: positive('cluster-latency-ms', values['cluster-latency-ms'] ?? (quick ? '5000' : '20000')),
+      latencyConnectionsPerLeader: 1,
+    },
   };
 }
 
@@ -361,6 +396,12 @@ async function main(): Promise<void> {
     const reports: Array<Awaited<ReturnType<typeof runSweepPoint>>> = [];
     for (const scenario of sweepScenarios()) reports.push(await runSweepPoint(settings, scenario));
     result['sweep'] = reports;
+  }
+  if (settings.suites.has('cluster')) {
+    await execFileAsync('sync', [], { timeout: SYNC_TIMEOUT_MS });
+    result['cluster'] = await runClusterSuite({
+      ...settings.cluster, durationMs: settings.durationMs, warmupMs: settings.warmupMs, maxBytes: settings.maxBytes, profileDir: settings.profileDir, progress,
+    });
   }
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }

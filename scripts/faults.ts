@@ -1,6 +1,7 @@
-// `npm run faults -- --minutes 30 [--seed N] [--nodes 1] [--flush sync|async] [--kinds a,b]`:
+// `npm run faults -- --minutes 30 [--seed N] [--nodes 1|3] [--flush sync|async] [--kinds a,b]`:
 // a long seeded fault schedule against real Tide processes (see docs/fault-testing.md), then the
-// history checker. One JSON report on stdout (progress on stderr): seed, commit, config, faults
+// history checker. With --nodes 3 (or more) a cluster runs with every node-to-node and client
+// link through the fault proxy, and partitions join the process faults. One JSON report on stdout (progress on stderr): seed, commit, config, faults
 // injected by kind, messages acknowledged / lost / duplicated / inconsistent, every checker count,
 // unavailability and recovery per fault kind (p50/p99/max), and the command that replays the run.
 // Exit status 1 when the checker finds an anomaly that the chosen flush mode must not have.
@@ -11,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { canMountTmpfs } from '../src/chaos/disk-faults.ts';
-import { runFaultPass } from '../test/fault/run-pass.ts';
-import { FAULT_KINDS, type FaultKind } from '../test/fault/schedule.ts';
+import { CLUSTER_NODE_ARGS, runFaultPass } from '../test/fault/run-pass.ts';
+import { CLUSTER_DEFAULT_KINDS, FAULT_KINDS, PARTITION_FAULT_KINDS, type FaultKind } from '../test/fault/schedule.ts';
 
 const MAX_MINUTES = 24 * 60;
 
@@ -45,7 +46,7 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  process.stdout.write(`npm run faults -- [--minutes 30] [--seed N] [--nodes 1] [--flush sync|async] [--kinds ${FAULT_KINDS.join(',')}]
+  process.stdout.write(`npm run faults -- [--minutes 30] [--seed N] [--nodes 1|3] [--flush sync|async] [--kinds ${FAULT_KINDS.join(',')}]
                   [--partitions 3] [--producers 4] [--batch 2] [--interval-ms 10] [--calm-ms 3000-10000]
 `);
   process.exit(0);
@@ -55,16 +56,20 @@ const minutes = Number(values.minutes ?? '30');
 if (!(minutes > 0 && minutes <= MAX_MINUTES)) fail(`--minutes must be in (0, ${MAX_MINUTES}]`);
 const seed = positiveInteger('seed', values.seed, Date.now() % 1_000_000_007, Number.MAX_SAFE_INTEGER);
 const nodes = positiveInteger('nodes', values.nodes, 1, 9);
-if (nodes !== 1) fail('only --nodes 1 is supported until multi-node replication and test/helpers/tide-cluster.ts land (see docs/fault-testing.md)');
+if (nodes < 1 || nodes > 9) fail('--nodes must be in [1, 9]');
 const flush = values.flush ?? 'sync';
 if (flush !== 'sync' && flush !== 'async') fail('--flush must be sync or async');
 
 const probeDir = mkdtempSync(join(tmpdir(), 'tide-tmpfs-probe-'));
 const tmpfsWorks = canMountTmpfs(probeDir);
 rmdirSync(probeDir);
-const defaultKinds = FAULT_KINDS.filter((kind) => kind !== 'corrupt' && (tmpfsWorks || (kind !== 'full-disk' && kind !== 'disk-enospc')));
+const defaultKinds = nodes > 1 ? [...CLUSTER_DEFAULT_KINDS]
+  : FAULT_KINDS.filter((kind) => kind !== 'corrupt' && !(PARTITION_FAULT_KINDS as readonly string[]).includes(kind) && (tmpfsWorks || (kind !== 'full-disk' && kind !== 'disk-enospc')));
 const kinds = (values.kinds?.split(',') ?? defaultKinds) as FaultKind[];
 for (const kind of kinds) if (!FAULT_KINDS.includes(kind)) fail(`unknown fault kind ${kind} (known: ${FAULT_KINDS.join(', ')})`);
+const diskKinds: readonly FaultKind[] = ['full-disk', 'disk-enospc', 'corrupt'];
+if (nodes > 1 && kinds.some((kind) => diskKinds.includes(kind))) fail(`${diskKinds.join(', ')} run on one node only (--nodes 1)`);
+if (nodes === 1 && kinds.some((kind) => (PARTITION_FAULT_KINDS as readonly string[]).includes(kind))) fail(`${PARTITION_FAULT_KINDS.join(', ')} need --nodes 2 or more`);
 if (!tmpfsWorks && kinds.some((kind) => kind === 'full-disk' || kind === 'disk-enospc')) fail('full-disk faults need a tmpfs mount (run as root)');
 const calm = (values['calm-ms'] ?? '3000-10000').split('-').map(Number);
 if (calm.length !== 2 || !calm.every((ms) => Number.isSafeInteger(ms) && ms >= 0) || calm[0]! > calm[1]!) fail('--calm-ms must be LOW-HIGH in ms');
@@ -90,10 +95,10 @@ const replay = [
   '--kinds', kinds.join(','), '--partitions', String(settings.partitions), '--producers', String(settings.producers),
   '--batch', String(settings.batchSize), '--interval-ms', String(settings.sendIntervalMs), '--calm-ms', `${settings.calmMs[0]}-${settings.calmMs[1]}`,
 ].join(' ');
-process.stderr.write(`faults: seed ${seed}, ${minutes} min, flush=${flush}, kinds ${kinds.join(',')}\nfaults: replay with: ${replay}\n`);
+process.stderr.write(`faults: seed ${seed}, ${minutes} min, ${nodes} node(s), flush=${flush}, kinds ${kinds.join(',')}\nfaults: replay with: ${replay}\n`);
 
 const result = await runFaultPass({
-  seed, flush, kinds, maxFaults: 1_000_000, groupCommits: true, durationMs: minutes * 60_000, calmMs: settings.calmMs,
+  seed, nodes, flush, kinds, keepFilesOnAnomaly: true, maxFaults: 1_000_000, groupCommits: true, durationMs: minutes * 60_000, calmMs: settings.calmMs,
   partitions: settings.partitions, producers: settings.producers, batchSize: settings.batchSize, sendIntervalMs: settings.sendIntervalMs,
   ...(kinds.includes('full-disk') || kinds.includes('disk-enospc') ? { tmpfsBytes: 256 * 1024 * 1024 } : {}),
   log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
@@ -108,14 +113,17 @@ const mustBeZero = flush === 'sync' && !kinds.includes('corrupt') ? ['lost', 'du
 const violations = mustBeZero.filter((kind) => counts[kind] > 0);
 
 const report = {
-  seed, commit, config: settings,
+  seed, commit, config: { ...settings, ...(nodes > 1 ? { nodeArgs: CLUSTER_NODE_ARGS, replicationFactor: nodes, minInsyncReplicas: 2 } : {}) },
   faultsInjected: result.faults.length,
   faultsByKind: result.faultsByKind,
-  messages: { acknowledged: counts.acked, indeterminate: counts.indeterminate, lost: counts.lost, duplicated: counts.duplicate, inconsistentOffsets: counts.inconsistentOffset },
+  messages: { acknowledged: counts.acked, acknowledgedDuringFaults: result.ackedDuringFaults, indeterminate: counts.indeterminate, lost: counts.lost, duplicated: counts.duplicate, inconsistentOffsets: counts.inconsistentOffset },
   checker: result.check,
   unavailabilityMs: result.unavailabilityMs,
   recoveryMs: result.recoveryMs,
   readErrorsBeforeFinalRestart: result.readErrors,
+  ...(nodes > 1 ? { isrNotFullBeforeFault: result.isrNotFullBeforeFault } : {}),
+  samples: result.samples,
+  logs: result.logs,
   durationMs: result.durationMs,
   verdict: violations.length === 0 ? 'pass' : 'fail',
   violations,

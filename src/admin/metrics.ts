@@ -29,6 +29,7 @@ const requestDuration = new Histogram({
   registers: [],
 });
 const leaderElectionsTotal = new Counter({ name: 'tide_leader_elections_total', help: 'Partition leader elections this node took part in as new leader.', registers: [] });
+const uncleanLeaderElectionsTotal = new Counter({ name: 'tide_unclean_leader_elections_total', help: 'Unclean leader elections (a replica outside the ISR made leader; acknowledged data may be lost) committed by this node as active controller.', registers: [] });
 const isrShrinksTotal = new Counter({ name: 'tide_isr_shrinks_total', help: 'Times a partition led by this node removed a replica from its ISR.', registers: [] });
 const isrExpandsTotal = new Counter({ name: 'tide_isr_expands_total', help: 'Times a partition led by this node added a replica back to its ISR.', registers: [] });
 
@@ -70,6 +71,10 @@ export function recordLeaderElection(): void {
   leaderElectionsTotal.inc();
 }
 
+export function recordUncleanLeaderElection(): void {
+  uncleanLeaderElectionsTotal.inc();
+}
+
 export function recordIsrShrink(): void {
   isrShrinksTotal.inc();
 }
@@ -99,7 +104,7 @@ export function createNodeMetrics(services: BrokerServices, groups: GroupsView |
   const registry = new Registry();
   registry.setDefaultLabels({ node: String(services.nodeId) });
   collectDefaultMetrics({ register: registry });
-  for (const metric of [bytesInTotal, bytesOutTotal, messagesInTotal, topicBytesInTotal, topicMessagesInTotal, requestDuration, leaderElectionsTotal, isrShrinksTotal, isrExpandsTotal] as Metric<string>[]) {
+  for (const metric of [bytesInTotal, bytesOutTotal, messagesInTotal, topicBytesInTotal, topicMessagesInTotal, requestDuration, leaderElectionsTotal, uncleanLeaderElectionsTotal, isrShrinksTotal, isrExpandsTotal] as Metric<string>[]) {
     registry.registerMetric(metric);
   }
 

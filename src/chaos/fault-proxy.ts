@@ -9,6 +9,10 @@
 // A TCP stream cannot lose bytes in the middle and carry on (the kernel retransmits), so a
 // connection that had bytes dropped (black-hole, one-way) is reset when its link leaves that mode:
 // peers see a stall and then a broken connection, never a torn Kafka frame.
+// A mode can also be set for one source host only (setMode(link, mode, { from: '127.0.1.2' })):
+// on loopback every node opens its connections from its own 127.0.1.x (outbound.local.host), so
+// per-source modes on the link in front of node B cut A -> B without touching C -> B or clients.
+// Connections from a source without a mode of its own follow the link's default mode.
 // Buffers are bounded: a direction holding more than maxBufferedBytes pauses its reader, which is
 // TCP backpressure, until it drains below half.
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -29,8 +33,17 @@ export interface LinkTarget {
   port: number;
 }
 
+export interface SourceOption {
+  /** Source IP address of the connections this applies to (as accepted: IPv4-mapped forms are normalised). */
+  from?: string;
+}
+
 export interface LinkStats {
   mode: LinkMode;
+  /** Modes set for single source hosts. */
+  sourceModes: Record<string, LinkMode>;
+  /** Connections accepted or refused per source address (the first MAX_SOURCES_TRACKED sources). */
+  connectionsBySource: Record<string, number>;
   target: LinkTarget;
   listenPort: number;
   openConnections: number;
@@ -54,6 +67,7 @@ export interface FaultProxyOptions {
 const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const DEFAULT_MAX_CONNECTIONS_PER_LINK = 1024;
 const LOOPBACK = '127.0.0.1';
+const MAX_SOURCES_TRACKED = 256;
 
 interface Pending {
   data: Buffer;
@@ -69,6 +83,7 @@ class Pipe {
   droppedAny = false;
 
   constructor(
+    private readonly connection: Connection,
     private readonly link: Link,
     private readonly direction: Direction,
     private readonly source: Socket,
@@ -79,7 +94,7 @@ class Pipe {
   }
 
   private onData(chunk: Buffer): void {
-    const mode = this.link.mode;
+    const mode = this.connection.mode;
     const dropped = mode.kind === 'blackhole' || mode.kind === 'cut' || (mode.kind === 'one-way' && mode.drop === this.direction);
     if (dropped) {
       this.droppedAny = true;
@@ -142,14 +157,18 @@ class Connection {
   readonly pipes: Pipe[] = [];
   private closed = false;
 
-  constructor(readonly client: Socket, readonly upstream: Socket, link: Link) {
-    this.pipes.push(new Pipe(link, 'to-target', client, upstream), new Pipe(link, 'to-client', upstream, client));
+  constructor(readonly client: Socket, readonly upstream: Socket, private readonly link: Link, readonly source: string) {
+    this.pipes.push(new Pipe(this, link, 'to-target', client, upstream), new Pipe(this, link, 'to-client', upstream, client));
     const close = () => this.close();
     for (const socket of [client, upstream]) {
       socket.on('error', () => {});
       socket.once('close', close);
       socket.once('end', close);
     }
+  }
+
+  get mode(): LinkMode {
+    return this.link.modeFor(this.source);
   }
 
   get droppedAny(): boolean {
@@ -173,6 +192,8 @@ class Connection {
 
 class Link {
   mode: LinkMode = { kind: 'pass' };
+  readonly sourceModes = new Map<string, LinkMode>();
+  readonly connectionsBySource = new Map<string, number>();
   forwardedBytes = 0;
   droppedBytes = 0;
   acceptedConnections = 0;
@@ -189,6 +210,16 @@ class Link {
     readonly random: () => number,
     readonly now: () => number,
   ) {}
+
+  modeFor(source: string): LinkMode {
+    return this.sourceModes.get(source) ?? this.mode;
+  }
+}
+
+/** `::ffff:127.0.1.2` (an IPv4 peer on a dual-stack socket) and `127.0.1.2` name the same source. */
+export function normalizeSource(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
 }
 
 export class FaultProxy {
@@ -229,7 +260,10 @@ export class FaultProxy {
 
   private accept(link: Link, client: Socket): void {
     client.on('error', () => {});
-    if (link.mode.kind === 'cut' || link.connections.size >= link.maxConnections) {
+    const source = normalizeSource(client.remoteAddress);
+    const seen = link.connectionsBySource.get(source);
+    if (seen !== undefined || link.connectionsBySource.size < MAX_SOURCES_TRACKED) link.connectionsBySource.set(source, (seen ?? 0) + 1);
+    if (link.modeFor(source).kind === 'cut' || link.connections.size >= link.maxConnections) {
       link.refusedConnections++;
       client.resetAndDestroy();
       return;
@@ -238,7 +272,7 @@ export class FaultProxy {
     // Hold the client's bytes until the upstream is connected; the pipes take over from there.
     client.pause();
     const upstream = connect({ host: link.target.host, port: link.target.port, noDelay: true });
-    const connection = new Connection(client, upstream, link);
+    const connection = new Connection(client, upstream, link, source);
     link.connections.add(connection);
     upstream.once('connect', () => client.resume());
     const forget = () => link.connections.delete(connection);
@@ -259,30 +293,53 @@ export class FaultProxy {
     this.resetConnections(link);
   }
 
-  setMode(name: string, mode: LinkMode): void {
+  /**
+   * Sets the link's default mode, or with `from` the mode of connections from that source host
+   * only (it then overrides the default until cleared with clearSource or healAll).
+   */
+  setMode(name: string, mode: LinkMode, options: SourceOption = {}): void {
     const link = this.link(name);
-    const previous = link.mode;
-    link.mode = mode;
-    this.logger.info('link mode', { link: name, mode });
-    if (mode.kind === 'cut') {
-      this.resetConnections(link);
-      return;
-    }
-    // Leaving a dropping mode: connections that lost bytes cannot carry on (see the file comment).
-    if (previous.kind === 'blackhole' || previous.kind === 'one-way') {
-      for (const connection of [...link.connections]) if (connection.droppedAny) connection.close();
-    }
+    const before = new Map([...link.connections].map((connection) => [connection, connection.mode]));
+    if (options.from === undefined) link.mode = mode;
+    else link.sourceModes.set(normalizeSource(options.from), mode);
+    this.logger.info('link mode', { link: name, mode, ...(options.from !== undefined ? { from: options.from } : {}) });
+    this.applyModeChange(link, before);
   }
 
-  pass(name: string): void { this.setMode(name, { kind: 'pass' }); }
-  cut(name: string): void { this.setMode(name, { kind: 'cut' }); }
-  blackHole(name: string): void { this.setMode(name, { kind: 'blackhole' }); }
-  delay(name: string, delayMs: number, jitterMs = 0): void { this.setMode(name, { kind: 'delay', delayMs, jitterMs }); }
-  oneWay(name: string, drop: Direction): void { this.setMode(name, { kind: 'one-way', drop }); }
+  /** Connections from `from` follow the link's default mode again. */
+  clearSource(name: string, from: string): void {
+    const link = this.link(name);
+    const before = new Map([...link.connections].map((connection) => [connection, connection.mode]));
+    link.sourceModes.delete(normalizeSource(from));
+    this.applyModeChange(link, before);
+  }
 
-  /** Every link back to pass. */
+  private applyModeChange(link: Link, before: Map<Connection, LinkMode>): void {
+    for (const [connection, previous] of before) {
+      const now = connection.mode;
+      if (now.kind === 'cut') connection.close();
+      // Leaving a dropping mode: connections that lost bytes cannot carry on (see the file comment).
+      else if (previous !== now && (previous.kind === 'blackhole' || previous.kind === 'one-way') && connection.droppedAny) connection.close();
+    }
+    for (const connection of before.keys()) if (connection.isClosed) link.connections.delete(connection);
+  }
+
+  pass(name: string, options: SourceOption = {}): void { this.setMode(name, { kind: 'pass' }, options); }
+  cut(name: string, options: SourceOption = {}): void { this.setMode(name, { kind: 'cut' }, options); }
+  blackHole(name: string, options: SourceOption = {}): void { this.setMode(name, { kind: 'blackhole' }, options); }
+  delay(name: string, delayMs: number, jitterMs = 0, options: SourceOption = {}): void { this.setMode(name, { kind: 'delay', delayMs, jitterMs }, options); }
+  oneWay(name: string, drop: Direction, options: SourceOption = {}): void { this.setMode(name, { kind: 'one-way', drop }, options); }
+
+  /** Every link back to pass, per-source modes cleared. */
   healAll(): void {
-    for (const name of this.links.keys()) this.pass(name);
+    for (const name of this.links.keys()) {
+      const link = this.link(name);
+      const before = new Map([...link.connections].map((connection) => [connection, connection.mode]));
+      link.sourceModes.clear();
+      link.mode = { kind: 'pass' };
+      this.applyModeChange(link, before);
+    }
+    this.logger.info('every link healed');
   }
 
   names(): string[] {
@@ -296,7 +353,7 @@ export class FaultProxy {
   stats(name: string): LinkStats {
     const link = this.link(name);
     return {
-      mode: link.mode, target: { ...link.target }, listenPort: link.listenPort, openConnections: link.connections.size,
+      mode: link.mode, sourceModes: Object.fromEntries(link.sourceModes), connectionsBySource: Object.fromEntries(link.connectionsBySource), target: { ...link.target }, listenPort: link.listenPort, openConnections: link.connections.size,
       acceptedConnections: link.acceptedConnections, refusedConnections: link.refusedConnections,
       forwardedBytes: link.forwardedBytes, droppedBytes: link.droppedBytes,
     };

@@ -1,12 +1,17 @@
-// `tide cluster info` (cluster id, controller, brokers) and `tide cluster health` (exit 0 when
+// `tide cluster info` (cluster id, controller, brokers), `tide cluster health` (exit 0 when
 // every partition has a leader and enough in-sync replicas, and /readyz answers 200 when --http
-// is given; exit 1 listing the problems otherwise).
+// is given; exit 1 listing the problems otherwise) and `tide cluster elect-leaders` (ElectLeaders:
+// preferred, or with --unclean an unclean election; exit 0 when every partition was elected or
+// needed no election).
 import { request } from 'node:http';
+import { ErrorCode, errorName } from '../protocol/error-codes.ts';
 import { describeClusterCodec } from '../protocol/messages/describe-cluster.ts';
+import { electLeadersCodec, type ElectLeadersRequestTopicPartitions } from '../protocol/messages/elect-leaders.ts';
+import { CliError } from './cli-error.ts';
 import { parseHostPort, withClient } from './client/tide-client.ts';
 import { check } from './client/kafka-errors.ts';
 import { topicConfigValue } from './client/topic-admin.ts';
-import { bootstrapOption, dispatch, expectPositional, jsonOption, parseOptions, printJson, printTable, type OptionSpec } from './command-kit.ts';
+import { bootstrapOption, dispatch, expectPositional, jsonOption, parseInteger, parseOptions, printJson, printTable, type OptionSpec } from './command-kit.ts';
 
 const READYZ_TIMEOUT_MS = 5000;
 const DEFAULT_MIN_INSYNC_REPLICAS = 1;
@@ -15,6 +20,7 @@ export function run(args: string[]): Promise<number> {
   return dispatch('cluster', args, {
     info: { summary: 'cluster id, controller, brokers and (with --http) the controller quorum', run: info },
     health: { summary: 'exit 0 when every partition is led and in sync enough, else 1 listing problems', run: health },
+    'elect-leaders': { summary: 'move leadership back to preferred replicas (or, with --unclean, revive leaderless partitions)', run: electLeaders },
   });
 }
 
@@ -170,4 +176,44 @@ function getReadyz(host: string, port: number): Promise<{ status: number | null;
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ status: null, error: error.code ?? error.message }));
     req.end();
   });
+}
+
+interface ElectionRow { topic: string; partition: number; result: string; message: string | null }
+
+async function electLeaders(args: string[]): Promise<number> {
+  const specs: OptionSpec[] = [
+    { name: 'topic', value: 'TOPIC', repeatable: true, help: 'only this topic\'s partitions (default: every partition of the cluster)' },
+    { name: 'partition', value: 'N', repeatable: true, help: 'only this partition (needs exactly one --topic)' },
+    { name: 'unclean', help: 'unclean election: a leaderless partition gets a live replica even outside the ISR (MAY LOSE ACKNOWLEDGED MESSAGES)' },
+    bootstrapOption, jsonOption,
+  ];
+  const usage = 'usage: tide cluster elect-leaders [--topic TOPIC]... [--partition N]... [--unclean] [--json]';
+  const options = parseOptions(args, specs, usage);
+  if (!options) return 0;
+  expectPositional(options, [], 'tide cluster elect-leaders');
+  const topicNames = options.all('topic');
+  const partitions = options.all('partition').map((text) => parseInteger(text, '--partition', 0, 2 ** 31 - 1));
+  if (partitions.length > 0 && topicNames.length !== 1) throw new CliError('--partition needs exactly one --topic', 2);
+  const rows = await withClient(options.bootstrap(), async (client): Promise<ElectionRow[]> => {
+    if (!client.bootstrap.supports(electLeadersCodec)) throw new CliError('the broker does not support ElectLeaders', 1);
+    let topicPartitions: ElectLeadersRequestTopicPartitions[] | null = null;
+    if (topicNames.length > 0) {
+      topicPartitions = [];
+      for (const topic of topicNames) {
+        const ids = partitions.length > 0 ? partitions : (await client.topicMetadata(topic).catch(() => null))?.partitions.map((p) => p.partitionIndex) ?? [0];
+        topicPartitions.push({ topic, partitions: ids });
+      }
+    }
+    const { body } = await client.bootstrap.send(electLeadersCodec, { electionType: options.has('unclean') ? 1 : 0, topicPartitions, timeoutMs: 30_000 });
+    if (body.errorCode !== ErrorCode.NONE) check('elect-leaders', body.errorCode);
+    return body.replicaElectionResults.flatMap((topic) => topic.partitionResult.map((p) => ({
+      topic: topic.topic, partition: p.partitionId, result: p.errorCode === ErrorCode.NONE ? 'elected' : errorName(p.errorCode), message: p.errorMessage,
+    })));
+  });
+  rows.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  const failed = rows.filter((row) => row.result !== 'elected' && row.result !== 'ELECTION_NOT_NEEDED');
+  if (options.json()) printJson({ results: rows });
+  else if (rows.length === 0) process.stdout.write('no partition needed an election\n');
+  else printTable(['TOPIC', 'PARTITION', 'RESULT', 'DETAIL'], rows.map((row) => [row.topic, row.partition, row.result, row.message ?? '']));
+  return failed.length === 0 ? 0 : 1;
 }

@@ -4,6 +4,9 @@
 // metadata offset it has applied. The controller unfences it once that offset has caught up and
 // fences it when heartbeats stop for broker.session.timeout.ms. A heartbeat refused for a stale
 // epoch (the controller fenced and forgot this incarnation) leads to a fresh registration.
+// beatNow() sends the next heartbeat at once: when the controller changes or the link to it broke,
+// the controller fences a broker that stays silent for broker.connection.loss.fence.ms (a dead
+// process's connection closes too), so a live one must speak up quickly.
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { Logger } from '../util/log.ts';
@@ -30,6 +33,8 @@ export class BrokerLifecycle {
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
+  private beating = false;
+  private beatAgain = false;
 
   constructor(private readonly options: BrokerLifecycleOptions) {}
 
@@ -61,11 +66,28 @@ export class BrokerLifecycle {
     }
   }
 
+  /** Heartbeats now (or right after the one in flight) instead of at the next interval. */
+  beatNow(): void {
+    if (this.stopped) return;
+    if (this.beating) {
+      this.beatAgain = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.schedule(0);
+  }
+
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.running = this.beat().finally(() => this.schedule(this.options.heartbeatIntervalMs));
+      this.beating = true;
+      this.beatAgain = false;
+      this.running = this.beat().finally(() => {
+        this.beating = false;
+        this.schedule(this.beatAgain ? 0 : this.options.heartbeatIntervalMs);
+      });
     }, delayMs);
     this.timer.unref();
   }

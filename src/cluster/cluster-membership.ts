@@ -7,6 +7,8 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { encodeRecords, type MetadataRecord } from '../controller/metadata-records.ts';
 import { QuorumController } from '../controller/quorum-controller.ts';
+import type { LeaderBalanceSettings } from '../controller/leader-balance.ts';
+import { recordUncleanLeaderElection } from '../admin/metrics.ts';
 import type { TopicLimits } from '../controller/topic-validation.ts';
 import type { HostPort } from '../config/parse-value.ts';
 import { SystemClock } from '../io/clock.ts';
@@ -28,7 +30,8 @@ import type { Voter } from './voters.ts';
 
 export const metadataLogDirName = '__cluster_metadata-0';
 const raftTickMs = 100;
-const controllerTickMs = 250;
+// Fencing deadlines (broker.connection.loss.fence.ms) are checked this often: a short period keeps SIGKILL failover quick.
+const controllerTickMs = 100;
 
 export interface ClusterMembershipOptions {
   nodeId: number;
@@ -41,12 +44,18 @@ export interface ClusterMembershipOptions {
   /** The Kafka address clients are given. */
   advertised: HostPort;
   rack: string | null;
+  /** Source address of the links this node opens to other voters (outbound.local.host). */
+  outboundLocalHost?: string | null;
   heartbeatIntervalMs: number;
   sessionTimeoutMs: number;
+  /** broker.connection.loss.fence.ms; absent or 0: only the session fences. */
+  connectionLossFenceMs?: number;
   electionTimeoutMs: number;
   rpcTimeoutMs: number;
   snapshotEveryEntries: number;
   limits: TopicLimits;
+  /** Preferred leader balancing and the broker default of unclean.leader.election.enable; absent: off / false. */
+  leaderElection?: { balance: LeaderBalanceSettings; uncleanDefault: boolean };
   logger: Logger;
   /** The Raft log could not be written: the node must stop. */
   onFatal(error: Error): void;
@@ -84,7 +93,7 @@ export class ClusterMembership implements ControllerRpcHost {
     const logger = options.logger;
     this.metadata = new RaftMetadataService(logger.child('metadata'), options.rpcTimeoutMs);
     for (const voter of options.voters) {
-      if (voter.nodeId !== options.nodeId) this.links.set(voter.nodeId, new PeerLink(voter.host, voter.port, logger.child(`link-${voter.nodeId}`)));
+      if (voter.nodeId !== options.nodeId) this.links.set(voter.nodeId, new PeerLink(voter.host, voter.port, logger.child(`link-${voter.nodeId}`), undefined, this.outboundLocalHost));
     }
     this.rpc = new ControllerRpcClient({
       selfId: options.nodeId,
@@ -95,6 +104,11 @@ export class ClusterMembership implements ControllerRpcHost {
       logger,
     });
     this.metadata.setForwarder(this.forwarder(options.rpcTimeoutMs));
+  }
+
+  /** Source address for connections this node opens to other nodes; null: the OS chooses. */
+  get outboundLocalHost(): string | null {
+    return this.options.outboundLocalHost ?? null;
   }
 
   get isVoter(): boolean {
@@ -130,6 +144,11 @@ export class ClusterMembership implements ControllerRpcHost {
       logger: options.logger.child('lifecycle'),
     });
     this.lifecycle.start();
+    // The controller fences a broker whose heartbeat connection closed unless it heartbeats again
+    // within broker.connection.loss.fence.ms: speak up as soon as the link to the controller breaks.
+    for (const [nodeId, link] of this.links) link.onLost(() => {
+      if (this.leaderId() === nodeId) this.lifecycle?.beatNow();
+    });
   }
 
   /** The internal listener's address (voters), for registration. */
@@ -222,7 +241,8 @@ export class ClusterMembership implements ControllerRpcHost {
     const listen = options.controllerListen ?? this.ownVoter()!;
     this.listener = new InternalListener({
       onRaft: (bytes) => transport.receive(bytes),
-      onRequest: (request) => serveControllerRequest(this, request, logger.child('controller-rpc')),
+      onRequest: (request, connection) => serveControllerRequest(this, request, logger.child('controller-rpc'), connection),
+      onConnectionClosed: (connectionId) => this.controller?.connectionClosed(connectionId),
     }, logger.child('internal'));
     await this.listener.start(listen.host, listen.port);
     this.store = await RaftLogStore.open({
@@ -262,6 +282,8 @@ export class ClusterMembership implements ControllerRpcHost {
     this.leaderGeneration++;
     if (leaderId === this.options.nodeId) void this.becomeActiveController(this.leaderGeneration);
     else this.stopController();
+    // A new controller fences brokers it does not hear from soon (takeoverGraceMs).
+    if (leaderId !== undefined) this.lifecycle?.beatNow();
   }
 
   /** Waits until this leader has applied an entry of its own term, so the image holds everything committed before it. */
@@ -280,6 +302,14 @@ export class ClusterMembership implements ControllerRpcHost {
       newTopicId: () => randomUUID().replace(/-/g, ''),
       limits: options.limits,
       sessionTimeoutMs: options.sessionTimeoutMs,
+      connectionLossFenceMs: options.connectionLossFenceMs ?? 0,
+      // Live brokers heartbeat to a new controller as soon as they learn of it or lose their link to
+      // the old one (beatNow), and retry every 100 ms until it answers: twice the connection-loss
+      // grace, at least 1 s, leaves room for a slow one; a broker silent that long is taken for dead.
+      takeoverGraceMs: takeoverGraceMs(options.connectionLossFenceMs ?? 0),
+      leaderBalance: options.leaderElection?.balance,
+      uncleanLeaderElectionDefault: options.leaderElection?.uncleanDefault ?? false,
+      onUncleanElection: () => recordUncleanLeaderElection(),
       logger,
     });
     controller.onBecomeLeader();
@@ -292,9 +322,14 @@ export class ClusterMembership implements ControllerRpcHost {
     }
     if (generation !== this.leaderGeneration) return;
     this.controllerReady = true;
+    let ticking = false;
     this.controllerTimer = setInterval(() => {
-      if (!this.controllerReady) return;
-      controller.tick().catch((error: unknown) => logger.warn('controller tick failed', { error: (error as Error).message }));
+      // One tick at a time: with slow proposals, ticks would otherwise queue up behind each other.
+      if (!this.controllerReady || ticking) return;
+      ticking = true;
+      controller.tick()
+        .then(() => controller.balanceLeaders())
+        .catch((error: unknown) => logger.warn('controller tick failed', { error: (error as Error).message })).finally(() => { ticking = false; });
     }, controllerTickMs);
     this.controllerTimer.unref();
     logger.info('active controller', { term, clusterId: this.metadata.image().clusterId });
@@ -326,8 +361,11 @@ export class ClusterMembership implements ControllerRpcHost {
       fetch: (fromOffset) => this.rpc.call('fetchMetadata', { fromOffset, maxBytes: 4 * 1024 * 1024 }, options.rpcTimeoutMs),
       metadata: this.metadata,
       onLeader: (leaderId, term) => {
+        const changed = leaderId !== this.observedLeader.leaderId;
         this.observedLeader = { leaderId, term };
         this.metadata.setControllerId(leaderId ?? -1);
+        // A new controller fences brokers it does not hear from soon (takeoverGraceMs).
+        if (changed && leaderId !== null) this.lifecycle?.beatNow();
       },
       fromBase64,
       logger: options.logger.child('observer'),
@@ -352,4 +390,9 @@ export class ClusterMembership implements ControllerRpcHost {
     }
     return true;
   }
+}
+
+/** How long a new active controller waits to hear from a broker before fencing it; 0 when connection-loss fencing is off. */
+export function takeoverGraceMs(connectionLossFenceMs: number): number {
+  return connectionLossFenceMs > 0 ? Math.max(1000, 2 * connectionLossFenceMs) : 0;
 }

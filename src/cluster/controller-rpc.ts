@@ -5,11 +5,13 @@
 // so observers can follow the log. A voter that does not lead answers `not-leader` with the leader
 // it knows; the client follows that hint, else tries the voters in turn, until its deadline.
 // Requests come off the network: every field is checked before it reaches the controller.
-import type { QuorumController } from '../controller/quorum-controller.ts';
+import type { ElectLeadersResult, ElectLeadersTopic, QuorumController } from '../controller/quorum-controller.ts';
 import type { AlterConfigOperation, CreateTopicRequest, TopicChangeResult } from '../controller/topic-requests.ts';
+import type { HeartbeatConnection } from '../controller/broker-liveness.ts';
 import type { Logger } from '../util/log.ts';
 import { PeerUnavailableError, type PeerLink } from './peer-link.ts';
 import { isAlterPartitionCall, serveAlterPartition } from './alter-partition-rpc.ts';
+import { isReplicaLostDataCall, serveReplicaLostData } from './replica-data-loss-rpc.ts';
 
 export interface RegisterParams { nodeId: number; incarnationId: string; host: string; port: number; rack: string | null; internalHost: string; internalPort: number }
 export interface HeartbeatParams { nodeId: number; brokerEpoch: number; metadataOffset: number; wantFence: boolean }
@@ -22,6 +24,7 @@ export interface ControllerMethods {
   createPartitions: { params: { name: string; totalCount: number; validateOnly: boolean }; result: TopicChangeResult & { offset: number } };
   alterTopicConfigs: { params: { name: string; operations: AlterConfigOperation[]; validateOnly: boolean }; result: TopicChangeResult & { offset: number } };
   allocateProducerIds: { params: { nodeId: number; size: number }; result: { errorCode: number; firstId: number; size: number; offset: number } };
+  electLeaders: { params: { type: 'preferred' | 'unclean'; topics: ElectLeadersTopic[] | null }; result: ElectLeadersResult };
   fetchMetadata: { params: { fromOffset: number; maxBytes: number }; result: FetchMetadataResult };
 }
 export type ControllerMethod = keyof ControllerMethods;
@@ -49,9 +52,14 @@ export interface ControllerRpcHost {
 
 export const fetchMetadataBytesMax = 8 * 1024 * 1024;
 
-/** Decodes and dispatches one request. Never throws: every failure is an answer. */
-export async function serveControllerRequest(host: ControllerRpcHost, raw: unknown, logger: Logger): Promise<RpcAnswer<unknown>> {
+/**
+ * Decodes and dispatches one request. Never throws: every failure is an answer. `connection` is the
+ * internal-listener connection it came over (undefined in-process): the controller watches the one
+ * a broker heartbeats over, to fence a killed broker when it closes.
+ */
+export async function serveControllerRequest(host: ControllerRpcHost, raw: unknown, logger: Logger, connection?: HeartbeatConnection): Promise<RpcAnswer<unknown>> {
   if (isAlterPartitionCall(raw)) return serveAlterPartition(host, raw, logger); // replication's RPC (alter-partition-rpc.ts)
+  if (isReplicaLostDataCall(raw)) return serveReplicaLostData(host, raw, logger); // replica-data-loss-rpc.ts
   let checked: { method: ControllerMethod; params: unknown };
   try {
     checked = checkRequest(raw);
@@ -65,7 +73,7 @@ export async function serveControllerRequest(host: ControllerRpcHost, raw: unkno
     }
     const controller = host.activeController();
     if (!controller) return { ok: false, error: 'not-leader', leaderId: host.leaderId() };
-    return { ok: true, result: await callController(controller, checked.method, checked.params) };
+    return { ok: true, result: await callController(controller, checked.method, checked.params, connection) };
   } catch (error) {
     // Leadership lost while the change was in flight: the client asks the new leader.
     // A proposal refused during a leadership transfer is retried the same way.
@@ -78,10 +86,10 @@ export async function serveControllerRequest(host: ControllerRpcHost, raw: unkno
   }
 }
 
-function callController(controller: QuorumController, method: Exclude<ControllerMethod, 'fetchMetadata'>, params: unknown): Promise<unknown> {
+function callController(controller: QuorumController, method: Exclude<ControllerMethod, 'fetchMetadata'>, params: unknown, connection: HeartbeatConnection | undefined): Promise<unknown> {
   switch (method) {
-    case 'register': return controller.registerBroker(params as RegisterParams);
-    case 'heartbeat': return controller.heartbeat(params as HeartbeatParams);
+    case 'register': return controller.registerBroker(params as RegisterParams, connection);
+    case 'heartbeat': return controller.heartbeat(params as HeartbeatParams, connection);
     case 'createTopic': {
       const p = params as ControllerMethods['createTopic']['params'];
       return controller.createTopic(p.request, p.validateOnly);
@@ -98,6 +106,10 @@ function callController(controller: QuorumController, method: Exclude<Controller
     case 'allocateProducerIds': {
       const p = params as ControllerMethods['allocateProducerIds']['params'];
       return controller.allocateProducerIds(p.nodeId, p.size);
+    }
+    case 'electLeaders': {
+      const p = params as ControllerMethods['electLeaders']['params'];
+      return controller.electLeaders(p.type, p.topics);
     }
   }
 }
@@ -187,6 +199,15 @@ function checkRequest(raw: unknown): { method: ControllerMethod; params: unknown
     }
     case 'allocateProducerIds':
       return { method, params: { nodeId: nodeId(), size: int(p.size, 'size', 1, 1_000_000) } };
+    case 'electLeaders': {
+      const type = str(p.type, 'type');
+      if (type !== 'preferred' && type !== 'unclean') fail(`election type ${type} is unknown`);
+      const topics = p.topics === null ? null : list(p.topics, 'topics').map((item, index): ElectLeadersTopic => {
+        const entry = object(item, `topics[${index}]`);
+        return { topic: str(entry.topic, 'topic', 249), partitions: list(entry.partitions, 'partitions').map((id) => int(id, 'partition')) };
+      });
+      return { method, params: { type, topics } };
+    }
     case 'fetchMetadata':
       return { method, params: { fromOffset: int(p.fromOffset, 'fromOffset', 0), maxBytes: int(p.maxBytes, 'maxBytes', 1) } };
     default:

@@ -3,14 +3,17 @@
 // log line; it never reaches Raft or the controller. Connections and in-flight requests are bounded.
 import { createServer, type Server, type Socket } from 'node:net';
 import { FrameDecoder } from '../network/frame-decoder.ts';
+import type { HeartbeatConnection } from '../controller/broker-liveness.ts';
 import type { Logger } from '../util/log.ts';
 import { FrameKind, decodeFrame, encodeJsonFrame, internalFrameBytesMax } from './internal-frames.ts';
 
 export interface InternalListenerHandlers {
   /** A Raft message's bytes, still encoded. */
   onRaft(message: Uint8Array): void;
-  /** A controller RPC; the answer is sent back on the same connection. */
-  onRequest(request: unknown): Promise<unknown>;
+  /** A controller RPC; the answer is sent back on the same connection, which `connection` names. */
+  onRequest(request: unknown, connection: HeartbeatConnection): Promise<unknown>;
+  /** A connection closed (its peer's process died, the link broke, or it was refused). */
+  onConnectionClosed?(connectionId: number): void;
 }
 
 export interface InternalListenerLimits {
@@ -29,6 +32,7 @@ export class InternalListener {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private closed = false;
+  private nextConnectionId = 1;
 
   constructor(
     private readonly handlers: InternalListenerHandlers,
@@ -74,6 +78,7 @@ export class InternalListener {
     const decoder = new FrameDecoder(this.limits.frameBytesMax);
     let inFlight = 0;
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const connection = { id: this.nextConnectionId++, closed: false };
     socket.on('data', (chunk: Buffer) => {
       let payloads: Buffer[];
       try {
@@ -108,7 +113,7 @@ export class InternalListener {
         }
         inFlight++;
         const correlationId = frame.correlationId;
-        this.handlers.onRequest(frame.value).then(
+        this.handlers.onRequest(frame.value, connection).then(
           (answer) => answer,
           (error: unknown) => ({ error: 'internal', message: (error as Error).message }),
         ).then((answer) => {
@@ -124,6 +129,10 @@ export class InternalListener {
       }
     });
     socket.on('error', (error) => this.logger.debug('internal connection error', { remote, error: error.message }));
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      connection.closed = true;
+      this.handlers.onConnectionClosed?.(connection.id);
+    });
   }
 }

@@ -40,6 +40,7 @@ export class PeerLink {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private nextCorrelationId = 1;
   private readonly pending = new Map<number, PendingRequest>();
+  private readonly lostListeners = new Set<() => void>();
   droppedRaftFrames = 0;
 
   constructor(
@@ -47,10 +48,17 @@ export class PeerLink {
     readonly port: number,
     private readonly logger: Logger,
     private readonly limits: PeerLinkLimits = defaultPeerLinkLimits,
+    /** Source address of the connection (outbound.local.host); null lets the OS choose. */
+    private readonly localAddress: string | null = null,
   ) {}
 
   get isConnected(): boolean {
     return this.connected;
+  }
+
+  /** Called each time an established connection closes (not when the link is closed on purpose). */
+  onLost(listener: () => void): void {
+    this.lostListeners.add(listener);
   }
 
   sendRaft(message: Uint8Array): void {
@@ -96,7 +104,7 @@ export class PeerLink {
 
   private ensureConnecting(): void {
     if (this.socket || this.reconnectTimer || this.closed) return;
-    const socket = connect({ host: this.host, port: this.port });
+    const socket = connect({ host: this.host, port: this.port, ...(this.localAddress !== null ? { localAddress: this.localAddress } : {}) });
     this.socket = socket;
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(internalFrameBytesMax);
@@ -140,7 +148,10 @@ export class PeerLink {
         entry.reject(new PeerUnavailableError(`connection to ${this.host}:${this.port} closed`));
       }
       if (this.closed) return;
-      if (wasConnected) this.logger.info('link to peer lost', { peer: `${this.host}:${this.port}` });
+      if (wasConnected) {
+        this.logger.info('link to peer lost', { peer: `${this.host}:${this.port}` });
+        for (const listener of this.lostListeners) listener();
+      }
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = null;
         // Reconnect eagerly only while someone waits; Raft traffic reconnects on its own next send.

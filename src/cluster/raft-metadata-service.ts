@@ -8,6 +8,8 @@ import { decodeRecords, type MetadataRecord } from '../controller/metadata-recor
 import { MetadataImageBuilder, type ClusterMetadataImage } from '../controller/metadata-image-builder.ts';
 import type { MetadataImage } from '../controller/metadata-image.ts';
 import type { MetadataService } from '../controller/metadata-service.ts';
+import type { ElectionType } from '../controller/partition-election.ts';
+import type { ElectLeadersResult, ElectLeadersTopic } from '../controller/quorum-controller.ts';
 import type { AlterConfigOperation, CreateTopicRequest, TopicChangeResult } from '../controller/topic-requests.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { Logger } from '../util/log.ts';
@@ -101,6 +103,22 @@ export class RaftMetadataService implements MetadataService {
 
   async alterTopicConfigs(name: string, operations: AlterConfigOperation[], validateOnly: boolean): Promise<TopicChangeResult> {
     return strip(await this.forwarded('alterTopicConfigs', { name, operations, validateOnly }));
+  }
+
+  async electLeaders(type: ElectionType, topics: ElectLeadersTopic[] | null): Promise<ElectLeadersResult | null> {
+    if (!this.forward) return null;
+    let result: ElectLeadersResult;
+    try {
+      result = await this.forward('electLeaders', { type, topics });
+    } catch (error) {
+      if (!(error instanceof ControllerUnavailableError)) throw error;
+      this.logger.warn('forwarding to the active controller failed', { method: 'electLeaders', error: error.message });
+      return null;
+    }
+    if (!(await this.waitForOffset(result.offset, this.applyWaitMs))) {
+      this.logger.warn('elections committed but not yet applied here', { offset: result.offset, applied: this.notifiedOffset });
+    }
+    return result;
   }
 
   /** Resolves once every listener has seen the image at `offset` (false after `timeoutMs`). */

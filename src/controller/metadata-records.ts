@@ -92,7 +92,8 @@ export function validateRecord(value: unknown, index = 0): asserts value is Meta
     const leader = value['leader'] as number;
     if (replicas.length === 0) throw new MalformedMetadataRecordError(`${where} (partition) has no replicas`);
     if (new Set(replicas).size !== replicas.length || new Set(isr).size !== isr.length) throw new MalformedMetadataRecordError(`${where} (partition) repeats a broker`);
-    if (isr.length === 0 || isr.some((id) => !replicas.includes(id))) throw new MalformedMetadataRecordError(`${where} (partition) ISR must be a non-empty subset of the replicas`);
+    // An empty ISR only with no leader: the last in-sync replica reported lost data (replica-data-loss.ts).
+    if ((isr.length === 0 && leader !== -1) || isr.some((id) => !replicas.includes(id))) throw new MalformedMetadataRecordError(`${where} (partition) ISR must be a subset of the replicas, non-empty while there is a leader`);
     if (leader !== -1 && !isr.includes(leader)) throw new MalformedMetadataRecordError(`${where} (partition) leader ${leader} is not in the ISR`);
   }
 }

@@ -1,4 +1,6 @@
 import type { MetadataImage } from './metadata-image.ts';
+import type { ElectionType } from './partition-election.ts';
+import type { ElectLeadersResult, ElectLeadersTopic } from './quorum-controller.ts';
 import type { AlterConfigOperation, CreateTopicRequest, TopicChangeResult } from './topic-requests.ts';
 
 /**
@@ -13,4 +15,9 @@ export interface MetadataService {
   deleteTopic(name: string): Promise<TopicChangeResult>;
   createPartitions(name: string, totalCount: number, validateOnly: boolean): Promise<TopicChangeResult>;
   alterTopicConfigs(name: string, operations: AlterConfigOperation[], validateOnly: boolean): Promise<TopicChangeResult>;
+  /**
+   * ElectLeaders through the active controller (cluster mode only; a single node has nothing to
+   * elect). Answered once this node applied the elections; null when no controller answered in time.
+   */
+  electLeaders?(type: ElectionType, topics: ElectLeadersTopic[] | null): Promise<ElectLeadersResult | null>;
 }

@@ -11,10 +11,14 @@
 // behind the log would hand out broker epochs and producer ids that are already taken.
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
+import { BrokerLiveness, type FenceReason, type HeartbeatConnection } from './broker-liveness.ts';
 import { isClusterMetadataImage, partitionRecord, type ClusterMetadataImage } from './metadata-image-builder.ts';
 import type { MetadataImage } from './metadata-image.ts';
 import { metadataRecordLimits, type MetadataRecord } from './metadata-records.ts';
-import { electPartition } from './partition-election.ts';
+import { preferredLeaderMoves, type LeaderBalanceSettings } from './leader-balance.ts';
+import { planElections, type ElectLeadersAnswer, type ElectLeadersTopic } from './elect-leaders-plan.ts';
+import { electPartition, isUncleanElection, type ElectionType } from './partition-election.ts';
+import { removeReplicaWithLostData } from './replica-data-loss.ts';
 import { failure, ok, type AlterConfigOperation, type CreateTopicRequest, type TopicChangeResult } from './topic-requests.ts';
 import { applyConfigOperations, validatePartitionIncrease, validateTopicChange, type TopicLimits } from './topic-validation.ts';
 
@@ -27,7 +31,24 @@ export interface ControllerDeps {
   newTopicId(): string;
   limits: TopicLimits;
   sessionTimeoutMs: number;
+  /** Fence a broker this long after the connection its heartbeats came over closed, unless it heartbeats again; absent or 0: only the session fences (broker-liveness.ts). */
+  connectionLossFenceMs?: number;
+  /** A controller taking over fences a broker that has not heartbeated to it within this long; absent or 0: a whole session. */
+  takeoverGraceMs?: number;
   logger?: Logger;
+  /** Preferred leader balancing; absent: off. */
+  leaderBalance?: LeaderBalanceSettings;
+  /** Broker default of `unclean.leader.election.enable` for topics that do not set it. */
+  uncleanLeaderElectionDefault?: boolean;
+  /** Called for every unclean election this controller commits (a metric). */
+  onUncleanElection?(topic: string, partition: number, leader: number): void;
+}
+
+export type { ElectLeadersTopic };
+
+export interface ElectLeadersResult {
+  topics: ElectLeadersAnswer[];
+  offset: number;
 }
 
 export interface BrokerRegistrationRequest {
@@ -67,19 +88,42 @@ export interface AlterPartitionControllerResult {
   offset: number;
 }
 
+/** A replica lost data of a partition (recovery or a CRC check found it): it must leave the ISR. */
+export interface ReplicaLostDataRequest {
+  brokerId: number;
+  brokerEpoch: number;
+  topicId: string;
+  partition: number;
+}
+
+/** errorCode NONE once the committed ISR no longer holds the reporter (isr/leader as committed). */
+export interface ReplicaLostDataResult {
+  errorCode: number;
+  isr: number[];
+  leader: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  offset: number;
+}
+
 const topicIdPattern = /^[0-9a-f]{32}$/;
 const topicIdAttemptsMax = 8;
+/** Partition records per Raft entry when elections are many (an entry is capped at 8 MiB). */
+const electionRecordsPerEntryMax = 1000;
 
 export class QuorumController {
   private readonly deps: ControllerDeps;
   private readonly logger: Logger;
-  private readonly lastHeartbeatMs = new Map<number, number>();
+  private readonly liveness: BrokerLiveness;
   private chain: Promise<void> = Promise.resolve();
+  private nextBalanceCheckMs: number | null = null;
 
   constructor(deps: ControllerDeps) {
     if (!Number.isSafeInteger(deps.sessionTimeoutMs) || deps.sessionTimeoutMs <= 0) throw new RangeError(`sessionTimeoutMs must be a positive integer, got ${deps.sessionTimeoutMs}`);
-    this.deps = deps;
+    // Every commit goes through here, so each unclean election is reported once it holds, whatever caused it.
+    this.deps = { ...deps, propose: (records) => this.proposeAndReport(deps.propose, records) };
     this.logger = deps.logger ?? silentLogger;
+    this.liveness = new BrokerLiveness({ sessionTimeoutMs: deps.sessionTimeoutMs, connectionLossFenceMs: deps.connectionLossFenceMs ?? 0, takeoverGraceMs: deps.takeoverGraceMs ?? 0 });
   }
 
   /** Writes the cluster id if the log has none yet (the first active controller of a new cluster). */
@@ -153,7 +197,10 @@ export class QuorumController {
       const checked = applyConfigOperations(topic.configs, operations);
       if ('errorCode' in checked) return { ...checked, offset: image.appliedOffset };
       if (validateOnly) return { ...ok, offset: image.appliedOffset };
-      const offset = await this.deps.propose([{ type: 'topic-config', topicId: topic.topicId, configs: checked.configs }]);
+      const records: MetadataRecord[] = [{ type: 'topic-config', topicId: topic.topicId, configs: checked.configs }];
+      // Allowing unclean election gives a leaderless partition a live replica at once, as in Kafka.
+      if (this.policy.uncleanAllowed(checked.configs)) records.push(...uncleanElections(image, topic.topicId));
+      const offset = await this.deps.propose(records);
       this.logger.info('topic configs changed', { topic: name, configs: checked.configs, offset });
       return { ...ok, offset };
     });
@@ -164,7 +211,7 @@ export class QuorumController {
    * incarnation (the process restarted) gets a new, larger epoch, which refuses every request of the
    * old one, and starts fenced: the old process's leaderships move away at once.
    */
-  registerBroker(request: BrokerRegistrationRequest): Promise<{ errorCode: number; brokerEpoch: number; offset: number }> {
+  registerBroker(request: BrokerRegistrationRequest, connection?: HeartbeatConnection): Promise<{ errorCode: number; brokerEpoch: number; offset: number }> {
     const receivedAtMs = this.deps.nowMs();
     return this.serialised(async () => {
       const image = this.image();
@@ -175,7 +222,7 @@ export class QuorumController {
       }
       const existing = image.brokers.get(request.nodeId);
       if (existing !== undefined && existing.incarnationId === request.incarnationId) {
-        this.lastHeartbeatMs.set(request.nodeId, receivedAtMs);
+        this.liveness.heard(request.nodeId, receivedAtMs, connection);
         return { errorCode: ErrorCode.NONE, brokerEpoch: existing.brokerEpoch, offset: existing.registeredAtOffset };
       }
       const brokerEpoch = image.highestBrokerEpoch + 1;
@@ -183,13 +230,13 @@ export class QuorumController {
         type: 'register-broker', nodeId: request.nodeId, incarnationId: request.incarnationId, brokerEpoch,
         host: request.host, port: request.port, rack: request.rack, internalHost: request.internalHost, internalPort: request.internalPort,
       }];
-      if (existing !== undefined && !existing.fenced) records.push(...leadershipChanges(image, new Set([request.nodeId])));
+      if (existing !== undefined && !existing.fenced) records.push(...leadershipChanges(image, new Set([request.nodeId]), new Set(), this.policy));
       const offset = await this.deps.propose(records);
       if (this.image().brokers.get(request.nodeId)?.brokerEpoch !== brokerEpoch) {
         // Only if this controller's image lagged the log: refuse rather than hand out an epoch the log rejected.
         return { errorCode: ErrorCode.NOT_CONTROLLER, brokerEpoch: -1, offset };
       }
-      this.lastHeartbeatMs.set(request.nodeId, receivedAtMs);
+      this.liveness.heard(request.nodeId, receivedAtMs, connection);
       this.logger.info('broker registered', { nodeId: request.nodeId, brokerEpoch, incarnationId: request.incarnationId, previousEpoch: existing?.brokerEpoch ?? null, offset });
       return { errorCode: ErrorCode.NONE, brokerEpoch, offset };
     });
@@ -200,7 +247,7 @@ export class QuorumController {
    * epoch. A fenced broker is unfenced once it has replayed the log up to its registration and does
    * not ask to stay fenced; `wantFence` fences an unfenced one (its leaderships move to ISR members).
    */
-  heartbeat(request: BrokerHeartbeatRequest): Promise<{ errorCode: number; fenced: boolean; offset: number }> {
+  heartbeat(request: BrokerHeartbeatRequest, connection?: HeartbeatConnection): Promise<{ errorCode: number; fenced: boolean; offset: number }> {
     const receivedAtMs = this.deps.nowMs();
     return this.serialised(async () => {
       const image = this.image();
@@ -208,17 +255,17 @@ export class QuorumController {
       if (broker === undefined) return { errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED, fenced: true, offset: image.appliedOffset };
       const epochProblem = compareBrokerEpoch(request.brokerEpoch, broker.brokerEpoch);
       if (epochProblem !== ErrorCode.NONE) return { errorCode: epochProblem, fenced: true, offset: image.appliedOffset };
-      this.lastHeartbeatMs.set(request.nodeId, Math.max(receivedAtMs, this.lastHeartbeatMs.get(request.nodeId) ?? receivedAtMs));
+      this.liveness.heard(request.nodeId, receivedAtMs, connection);
 
       if (broker.fenced && !request.wantFence && request.metadataOffset >= broker.registeredAtOffset) {
         const records: MetadataRecord[] = [{ type: 'unfence-broker', nodeId: broker.nodeId, brokerEpoch: broker.brokerEpoch }];
-        records.push(...leadershipChanges(image, new Set(), new Set([broker.nodeId])));
+        records.push(...leadershipChanges(image, new Set(), new Set([broker.nodeId]), this.policy));
         const offset = await this.deps.propose(records);
         this.logger.info('broker unfenced', { nodeId: broker.nodeId, brokerEpoch: broker.brokerEpoch, leaderChanges: records.length - 1, offset });
         return { errorCode: ErrorCode.NONE, fenced: this.image().brokers.get(broker.nodeId)?.fenced ?? true, offset };
       }
       if (!broker.fenced && request.wantFence) {
-        const offset = await this.deps.propose(fenceRecords(image, [broker.nodeId]));
+        const offset = await this.deps.propose(fenceRecords(image, [broker.nodeId], this.policy));
         this.logger.info('broker fenced on request', { nodeId: broker.nodeId, brokerEpoch: broker.brokerEpoch, offset });
         return { errorCode: ErrorCode.NONE, fenced: true, offset };
       }
@@ -281,33 +328,135 @@ export class QuorumController {
     });
   }
 
-  /** Fences every unfenced broker whose last heartbeat is older than the session timeout. */
+  /**
+   * A replica reports it lost data of a partition: it leaves the ISR, a new leader is chosen if it
+   * led, and the partition goes offline if it was the last ISR member (replica-data-loss.ts).
+   * Accepted from the reporter's current broker epoch only; repeating it changes nothing.
+   */
+  replicaLostData(request: ReplicaLostDataRequest): Promise<ReplicaLostDataResult> {
+    return this.serialised(async () => {
+      const image = this.image();
+      const refused = (errorCode: number): ReplicaLostDataResult => ({ errorCode, isr: [], leader: -1, leaderEpoch: -1, partitionEpoch: -1, offset: image.appliedOffset });
+      const broker = image.brokers.get(request.brokerId);
+      if (broker === undefined) return refused(ErrorCode.BROKER_ID_NOT_REGISTERED);
+      const epochProblem = compareBrokerEpoch(request.brokerEpoch, broker.brokerEpoch);
+      if (epochProblem !== ErrorCode.NONE) return refused(epochProblem);
+      const topic = image.topicsById.get(request.topicId);
+      const partition = topic?.partitions[request.partition];
+      if (topic === undefined || partition === undefined) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      const isLive = (nodeId: number): boolean => image.brokers.get(nodeId)?.fenced === false;
+      const next = removeReplicaWithLostData(partition, request.brokerId, isLive);
+      if (next === null) return { errorCode: ErrorCode.NONE, isr: [...partition.isr], leader: partition.leader, leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch, offset: image.appliedOffset };
+      const offset = await this.deps.propose([partitionRecord(topic.topicId, next)]);
+      const committed = this.image().topicsById.get(topic.topicId)?.partitions[request.partition];
+      if (committed === undefined) return { ...refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION), offset };
+      this.logger.warn('replica lost data: removed from the ISR', {
+        topic: topic.name, partition: request.partition, brokerId: request.brokerId, isr: committed.isr, leader: committed.leader, leaderEpoch: committed.leaderEpoch, offset,
+      });
+      return { errorCode: ErrorCode.NONE, isr: [...committed.isr], leader: committed.leader, leaderEpoch: committed.leaderEpoch, partitionEpoch: committed.partitionEpoch, offset };
+    });
+  }
+
+  /**
+   * Fences every unfenced broker found dead (broker-liveness.ts): its session expired, or the
+   * connection its heartbeats came over closed and it did not heartbeat again within
+   * connectionLossFenceMs, or it has not heartbeated since this controller took over.
+   */
   tick(): Promise<void> {
     return this.serialised(async () => {
       const image = this.image();
       const nowMs = this.deps.nowMs();
-      const expired: number[] = [];
-      for (const broker of image.brokers.values()) {
-        const lastMs = this.lastHeartbeatMs.get(broker.nodeId);
-        // A broker this controller has not heard of yet gets a full session from now.
-        if (lastMs === undefined) {
-          this.lastHeartbeatMs.set(broker.nodeId, nowMs);
-          continue;
-        }
-        if (!broker.fenced && nowMs - lastMs > this.deps.sessionTimeoutMs) expired.push(broker.nodeId);
-      }
-      if (expired.length === 0) return;
-      const records = fenceRecords(image, expired);
+      const found = this.liveness.expired(image.brokers.values(), nowMs);
+      if (found.length === 0) return;
+      const expired = found.map((entry) => entry.nodeId);
+      const records = fenceRecords(image, expired, this.policy);
       const offset = await this.deps.propose(records);
-      this.logger.warn('brokers fenced: session expired', { nodeIds: expired, sessionTimeoutMs: this.deps.sessionTimeoutMs, partitionChanges: records.length - expired.length, offset });
+      for (const nodeId of expired) this.liveness.fenced(nodeId);
+      const reasons: Partial<Record<FenceReason, number[]>> = {};
+      for (const { nodeId, reason } of found) (reasons[reason] ??= []).push(nodeId);
+      this.logger.warn('brokers fenced', { reasons, sessionTimeoutMs: this.deps.sessionTimeoutMs, partitionChanges: records.length - expired.length, offset });
     });
   }
 
-  /** A controller newly in charge starts every broker's session clock afresh. */
+  /** The internal listener saw a connection close: a broker whose heartbeats came over it gets connectionLossFenceMs to heartbeat again. */
+  connectionClosed(connectionId: number): void {
+    const nodeIds = this.liveness.connectionClosed(connectionId, this.deps.nowMs());
+    if (nodeIds.length > 0 && (this.deps.connectionLossFenceMs ?? 0) > 0) this.logger.info('heartbeat connection closed', { nodeIds, fenceInMs: this.deps.connectionLossFenceMs });
+  }
+
+  /** A controller newly in charge starts every broker's session clock afresh (and, with takeoverGraceMs, a shorter deadline to hear from it). */
   onBecomeLeader(): void {
-    this.lastHeartbeatMs.clear();
+    this.liveness.takeOver(this.image().brokers.keys(), this.deps.nowMs());
+  }
+
+  /**
+   * ElectLeaders: a preferred or unclean election for each partition asked for (`topics` null: every
+   * partition, answering only those where an election was needed, as Kafka does). Per-partition
+   * errors as Kafka gives them; the elections that can happen are committed together.
+   */
+  electLeaders(type: ElectionType, topics: ElectLeadersTopic[] | null): Promise<ElectLeadersResult> {
+    return this.serialised(async () => {
+      const image = this.image();
+      const plan = planElections(image, type, topics, liveness(image));
+      const records = plan.elections.map((election) => partitionRecord(election.topicId, election.next));
+      let offset = image.appliedOffset;
+      for (let start = 0; start < records.length; start += electionRecordsPerEntryMax) {
+        offset = await this.deps.propose(records.slice(start, start + electionRecordsPerEntryMax));
+      }
+      if (records.length > 0) this.logger.info('leaders elected on request', { type, partitions: records.length, offset });
+      return { topics: plan.topics, offset };
+    });
+  }
+
+  /**
+   * Preferred leader balancing: every `leader.imbalance.check.interval.seconds` (first one interval
+   * after this controller took charge), brokers above `leader.imbalance.per.broker.percentage` get
+   * back the leaderships they prefer (leader-balance.ts). Returns how many partitions moved.
+   */
+  balanceLeaders(): Promise<number> {
+    const settings = this.deps.leaderBalance;
+    if (settings === undefined || !settings.enabled) return Promise.resolve(0);
     const nowMs = this.deps.nowMs();
-    for (const nodeId of this.image().brokers.keys()) this.lastHeartbeatMs.set(nodeId, nowMs);
+    if (this.nextBalanceCheckMs === null) this.nextBalanceCheckMs = nowMs + settings.checkIntervalMs;
+    if (nowMs < this.nextBalanceCheckMs) return Promise.resolve(0);
+    this.nextBalanceCheckMs = nowMs + settings.checkIntervalMs;
+    return this.serialised(async () => {
+      const image = this.image();
+      // Bounded per check; the next check carries on.
+      const moves = preferredLeaderMoves(image, liveness(image), settings.imbalancePercentage).slice(0, electionRecordsPerEntryMax);
+      if (moves.length === 0) return 0;
+      const offset = await this.deps.propose(moves.map((move) => partitionRecord(move.topicId, move.next)));
+      this.logger.info('preferred leaders elected (leader balancing)', {
+        partitions: moves.length,
+        moves: moves.slice(0, 20).map((move) => `${move.topic}-${move.next.partition}: ${move.before.leader} -> ${move.next.leader}`),
+        offset,
+      });
+      return moves.length;
+    });
+  }
+
+  private readonly policy: ElectionPolicy = {
+    uncleanAllowed: (configs) => {
+      const value = configs[uncleanConfigKey];
+      return value === undefined ? this.deps.uncleanLeaderElectionDefault === true : value.toLowerCase() === 'true';
+    },
+  };
+
+  /** Commits `records`, then warns about and counts each unclean election among them. */
+  private async proposeAndReport(propose: ControllerDeps['propose'], records: MetadataRecord[]): Promise<number> {
+    const before = this.image();
+    const offset = await propose(records);
+    for (const record of records) {
+      if (record.type !== 'partition') continue;
+      const topic = before.topicsById.get(record.topicId);
+      const previous = topic?.partitions[record.partition];
+      if (topic === undefined || previous === undefined || !isUncleanElection(previous, record)) continue;
+      this.logger.warn('UNCLEAN leader election: a replica outside the ISR now leads; acknowledged messages only the previous ISR held are lost', {
+        topic: topic.name, partition: record.partition, leader: record.leader, previousIsr: previous.isr, leaderEpoch: record.leaderEpoch, offset,
+      });
+      this.deps.onUncleanElection?.(topic.name, record.partition, record.leader);
+    }
+    return offset;
   }
 
   private image(): ClusterMetadataImage {
@@ -340,18 +489,18 @@ export function compareBrokerEpoch(requestEpoch: number, registeredEpoch: number
 }
 
 /** Fence records for `nodeIds` plus the leader/ISR changes their fencing causes, as one entry. */
-function fenceRecords(image: ClusterMetadataImage, nodeIds: number[]): MetadataRecord[] {
+function fenceRecords(image: ClusterMetadataImage, nodeIds: number[], policy: ElectionPolicy): MetadataRecord[] {
   const records: MetadataRecord[] = [];
   for (const nodeId of nodeIds) {
     const broker = image.brokers.get(nodeId);
     if (broker !== undefined) records.push({ type: 'fence-broker', nodeId, brokerEpoch: broker.brokerEpoch });
   }
-  records.push(...leadershipChanges(image, new Set(nodeIds)));
+  records.push(...leadershipChanges(image, new Set(nodeIds), new Set(), policy));
   return records;
 }
 
 /** Partition records for every partition whose leader or ISR changes when `fencing` go down and `unfencing` come up. */
-function leadershipChanges(image: ClusterMetadataImage, fencing: ReadonlySet<number>, unfencing: ReadonlySet<number> = new Set()): MetadataRecord[] {
+function leadershipChanges(image: ClusterMetadataImage, fencing: ReadonlySet<number>, unfencing: ReadonlySet<number>, policy: ElectionPolicy): MetadataRecord[] {
   const isLive = (nodeId: number): boolean => {
     if (fencing.has(nodeId)) return false;
     if (unfencing.has(nodeId)) return true;
@@ -360,10 +509,36 @@ function leadershipChanges(image: ClusterMetadataImage, fencing: ReadonlySet<num
   };
   const records: MetadataRecord[] = [];
   for (const topic of image.topicsById.values()) {
+    const unclean = policy.uncleanAllowed(topic.configs);
     for (const partition of topic.partitions) {
-      const next = electPartition(partition, isLive);
-      if (next !== null) records.push(partitionRecord(topic.topicId, next));
+      const next = electPartition(partition, isLive, unclean);
+      if (next === null) continue;
+      records.push(partitionRecord(topic.topicId, next));
     }
+  }
+  return records;
+}
+
+const uncleanConfigKey = 'unclean.leader.election.enable';
+
+/** How elections treat a topic: whether a replica outside the ISR may lead when no ISR member is live. */
+interface ElectionPolicy {
+  uncleanAllowed(topicConfigs: Record<string, string>): boolean;
+}
+
+function liveness(image: ClusterMetadataImage): (nodeId: number) => boolean {
+  return (nodeId) => image.brokers.get(nodeId)?.fenced === false;
+}
+
+/** Unclean elections for the leaderless partitions of one topic (its configs now allow them). */
+function uncleanElections(image: ClusterMetadataImage, topicId: string): MetadataRecord[] {
+  const topic = image.topicsById.get(topicId);
+  if (topic === undefined) return [];
+  const isLive = liveness(image);
+  const records: MetadataRecord[] = [];
+  for (const partition of topic.partitions) {
+    const next = electPartition(partition, isLive, true);
+    if (next !== null && isUncleanElection(partition, next)) records.push(partitionRecord(topicId, next));
   }
   return records;
 }

@@ -78,12 +78,17 @@ export class FollowerState {
     readonly localId: number,
     readonly leaderId: number,
     readonly leaderEpoch: number,
-    private readonly config: ReplicationConfig,
+    private config: ReplicationConfig,
     private readonly log: ReplicaLog,
     /** Replaceable only so the simulator can prove the pre-KIP-101 rule loses data. */
     private readonly truncationRule: TruncationRule = truncationByEpoch,
   ) {
     if (config.truncateOnFetch === true) this.phase = 'fetching';
+  }
+
+  /** A topic config change (flush) applies to the next request; the truncation phase is kept. */
+  onConfig(config: ReplicationConfig): void {
+    this.config = config;
   }
 
   get isFetching(): boolean {

@@ -76,7 +76,7 @@ export class LeaderState {
 
   constructor(
     readonly localId: number,
-    private readonly config: ReplicationConfig,
+    private config: ReplicationConfig,
     state: PartitionState,
     private readonly log: ReplicaLog,
     nowMs: number,
@@ -98,6 +98,17 @@ export class LeaderState {
 
   get highWatermark(): number {
     return this.log.highWatermark;
+  }
+
+  /**
+   * False while the HW is below this epoch's start offset: a new leader learns the committed point
+   * only as its ISR fetches, and until then its HW may be below one the previous leader already
+   * showed. Offsets for consumers wait (ListOffsets: OFFSET_NOT_AVAILABLE, KIP-207). Once true the
+   * HW is at least any HW of an earlier epoch: those never passed what this replica held when it
+   * was elected from the ISR.
+   */
+  get highWatermarkKnown(): boolean {
+    return this.log.highWatermark >= this.epochStartOffset;
   }
 
   get committedIsr(): readonly number[] {
@@ -224,6 +235,20 @@ export class LeaderState {
     // Requests based on an older partition epoch are either in this state or can never apply.
     if (this.pendingIsr !== undefined && this.pendingIsr.partitionEpoch < state.partitionEpoch) this.pendingIsr = undefined;
     this.uncertainMembers = [];
+    this.advanceHighWatermark(actions);
+    this.completeProduces(actions);
+    return actions;
+  }
+
+  /**
+   * The topic's config changed (min.insync.replicas, flush): it holds from now on, not from the
+   * next leader epoch. Waiting requests are judged again (a lower minimum or flush=async can
+   * complete them); the HW still only moves forward.
+   */
+  onConfig(config: ReplicationConfig): LeaderAction[] {
+    this.config = config;
+    const actions: LeaderAction[] = [];
+    if (this.resigned) return actions;
     this.advanceHighWatermark(actions);
     this.completeProduces(actions);
     return actions;

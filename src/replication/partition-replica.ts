@@ -25,7 +25,7 @@ export class PartitionReplica {
 
   constructor(
     readonly localId: number,
-    private readonly config: ReplicationConfig,
+    private config: ReplicationConfig,
     readonly log: ReplicaLog,
     private readonly truncationRule: TruncationRule = truncationByEpoch,
   ) {}
@@ -71,6 +71,17 @@ export class PartitionReplica {
       this.followerState = new FollowerState(this.localId, state.leader, state.leaderEpoch, this.config, this.log, this.truncationRule);
     }
     return { accepted: true, actions, epochsChanged: this.log.epochs.latestEpoch() !== epochBefore };
+  }
+
+  get replicationConfig(): ReplicationConfig {
+    return this.config;
+  }
+
+  /** The topic's config changed: it applies to the current role at once (and to later ones). */
+  onConfig(config: ReplicationConfig): LeaderAction[] {
+    this.config = config;
+    this.followerState?.onConfig(config);
+    return this.leaderState?.onConfig(config) ?? [];
   }
 
   /** Time passes (leaders only have timers). */

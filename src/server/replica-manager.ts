@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { MetadataImage, TopicMetadata } from '../controller/metadata-image.ts';
 import { effectiveTopicConfig } from '../config/topic-config.ts';
 import { PartitionLog } from '../storage/partition-log.ts';
-import { powerLossFsyncHook } from '../chaos/power-loss-journal.ts';
+import { testFsyncHook } from '../chaos/fsync-failure.ts';
 import { writeFileAtomic } from '../storage/checkpoint-file.ts';
 import type { Logger } from '../util/log.ts';
 import { logConfigFrom } from './log-config.ts';
@@ -20,6 +20,11 @@ const deletedSuffix = '-delete';
  */
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
+  /**
+   * An fsync of a partition's files failed (the log is failed already). The node sets this to halt
+   * (tide-node.ts); unset, only that partition stops.
+   */
+  fsyncFailureHandler: ((error: Error, dir: string) => void) | null = null;
   private reconcileChain: Promise<void> = Promise.resolve();
   private retentionTimer: NodeJS.Timeout | null = null;
   private cleaner: LogCleanerService | null = null;
@@ -113,11 +118,16 @@ export class ReplicaManager {
     const effective = effectiveTopicConfig(topic.configs, this.brokerDefaults());
     const config = logConfigFrom(effective);
     const logger = this.logger.child(`${topic.name}-${partitionIndex}`);
-    // onFsync is undefined unless the power-loss test mode is on (see src/chaos/power-loss-journal.ts).
-    const log = await PartitionLog.open(dir, config, { logger, onFsync: powerLossFsyncHook() });
+    // onFsync is undefined unless a test mode is on (src/chaos/power-loss-journal.ts, fsync-failure.ts).
+    const log = await PartitionLog.open(dir, config, { logger, onFsync: testFsyncHook(), onFsyncFailure: (error) => this.onFsyncFailure(error, dir) });
     // Idempotent producers' state: the snapshot next to the log, then the log after it.
     const producers = await PartitionProducers.load(log, logger);
     return new Partition(topic.name, topic.topicId, partitionIndex, log, leaderEpoch, config, Number(effective['min.insync.replicas']), producers);
+  }
+
+  private onFsyncFailure(error: Error, dir: string): void {
+    if (this.fsyncFailureHandler !== null) this.fsyncFailureHandler(error, dir);
+    else this.logger.error('fsync failed; this partition stays failed until the node restarts', { dir, error: error.message });
   }
 
   private async removePartition(key: string, partition: Partition): Promise<void> {

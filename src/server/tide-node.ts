@@ -76,6 +76,12 @@ export class TideNode {
       const diskGuard = new DiskGuard(dataDir, Number(config.string('disk.max.used.ratio')), logger.child('disk'));
       await diskGuard.start();
       const replicas = new ReplicaManager(dataDir, nodeId, () => config.topicDefaults(), logger.child('replicas'));
+      replicas.fsyncFailureHandler = (error, dir) => {
+        // Kafka's log-dir failure with one log dir: stop. After a failed fsync the kernel may have
+        // dropped the dirty pages; retrying and carrying on could acknowledge data not on disk.
+        logger.error('FATAL: fsync failed; halting this node (restart it to recover the log from disk)', { dir, error: error.message });
+        process.exit(74);
+      };
 
       const shutdownController = new AbortController();
       const beginShutdown = () => shutdownController.abort();
@@ -122,11 +128,21 @@ export class TideNode {
         controllerListen: config.hostPort('controller.listen'),
         advertised,
         rack: config.string('broker.rack'),
+        outboundLocalHost: config.string('outbound.local.host'),
         heartbeatIntervalMs: config.int('broker.heartbeat.interval.ms'),
         sessionTimeoutMs: config.int('broker.session.timeout.ms'),
+        connectionLossFenceMs: config.int('broker.connection.loss.fence.ms'),
         electionTimeoutMs: config.int('controller.election.timeout.ms'),
         rpcTimeoutMs: config.int('controller.rpc.timeout.ms'),
         snapshotEveryEntries: config.int('controller.snapshot.every.entries'),
+        leaderElection: {
+          balance: {
+            enabled: config.bool('auto.leader.rebalance.enable'),
+            checkIntervalMs: config.int('leader.imbalance.check.interval.seconds') * 1000,
+            imbalancePercentage: config.int('leader.imbalance.per.broker.percentage'),
+          },
+          uncleanDefault: config.bool('unclean.leader.election.enable'),
+        },
         limits,
         logger: logger.child('cluster'),
         onFatal: (error) => {
@@ -155,7 +171,7 @@ export class TideNode {
       const producerIds = cluster
         ? new ProducerIdService(new ProducerIdManager({ reserveBlock: cluster.reserveProducerIds }), logger.child('producer-ids'))
         : await ProducerIdService.open(dataDir, logger.child('producer-ids'));
-      const groups = new GroupService({ nodeId, metadata, replicas, ...GroupService.optionsFrom(config), logger: logger.child('groups') });
+      const groups = new GroupService({ nodeId, metadata, replicas, ...GroupService.optionsFrom(config), replication: replication?.manager ?? null, logger: logger.child('groups') });
       if (cluster) {
         cluster.startBroker(cluster.internalAddress);
         // __consumer_offsets is created once brokers have joined; start-up does not wait for the quorum.

@@ -18,7 +18,7 @@ import { LeaderEpochCache, LEADER_EPOCH_FILE, type EpochEntry } from './leader-e
 import { resolveLogConfig, type LogConfig } from './log-config.ts';
 import { LogWriter } from './log-writer.ts';
 import {
-  CLEAN_SHUTDOWN_FILE, encodeCleanShutdownMarker, encodeLogStartOffset, LOG_START_OFFSET_FILE, rebuildInactiveIndexes, recoverLog,
+  CLEAN_SHUTDOWN_FILE, encodeCleanShutdownMarker, encodeLogStartOffset, LOG_START_OFFSET_FILE, rebuildInactiveIndexes, recoverLog, type DataLoss,
 } from './recovery.ts';
 import { Segment } from './segment.ts';
 import { findBatchByTimestamp, findCutPosition, findMaxTimestampBatch, INDEX_MISMATCH, readSegmentBatches, type StartPoint } from './segment-reader.ts';
@@ -38,6 +38,19 @@ export interface PartitionLogOptions {
   onFsync?: FsyncHook;
   /** Inactive segments whose indexes stay in memory (least recently used are dropped). */
   maxLoadedInactiveIndexes?: number;
+  /**
+   * An fsync (or fdatasync) failed. The log is failed already; the host decides what else stops
+   * (the broker halts: after a failed fsync the kernel may have dropped the dirty pages, so
+   * retrying and carrying on could acknowledge data that is not on disk — "fsyncgate").
+   */
+  onFsyncFailure?: (error: Error) => void;
+}
+
+/** Bytes of this log that were durable and are damaged now (found by a read's CRC check). */
+export interface LogDamage {
+  /** The first offset that cannot be read back (everything below it is intact as far as known). */
+  fromOffset: number;
+  reason: string;
 }
 
 export interface AppendResult {
@@ -75,6 +88,18 @@ export class PartitionLog {
   private flushTimer: NodeJS.Timeout | null = null;
   private loadedInactive: Segment[] = [];
   private readonly indexLoads = new Map<Segment, Promise<void>>();
+  private readonly onFsyncFailure: ((error: Error) => void) | undefined;
+  /** What recovery found this log lost at open (see DataLoss in recovery.ts); null when nothing. */
+  readonly recoveryLoss: DataLoss | null;
+  private damageFound: LogDamage | null = null;
+  private damageCheck: Promise<void> | null = null;
+  /** Told once when a read finds damaged bytes (and again after a truncation if new damage is found). */
+  onDamage: ((damage: LogDamage) => void) | null = null;
+  /**
+   * Told each time written bytes become readable (before their fdatasync): replication wakes
+   * followers' long-polls here, so a follower's copy and fsync overlap the leader's own.
+   */
+  onReadable: ((readableEndOffset: number) => void) | null = null;
 
   private constructor(dir: string, config: LogConfig, options: PartitionLogOptions, recovered: Awaited<ReturnType<typeof recoverLog>>) {
     this.dir = dir;
@@ -83,6 +108,8 @@ export class PartitionLog {
     this.now = options.now ?? Date.now;
     this.onFsync = options.onFsync;
     this.maxLoadedInactiveIndexes = options.maxLoadedInactiveIndexes ?? DEFAULT_MAX_LOADED_INACTIVE_INDEXES;
+    this.onFsyncFailure = options.onFsyncFailure;
+    this.recoveryLoss = recovered.loss;
     this.segments = recovered.segments;
     this.nextOffset = recovered.logEndOffset;
     this.readableEnd = recovered.logEndOffset;
@@ -94,6 +121,7 @@ export class PartitionLog {
         this.lastWrittenSegment = segment;
         this.readableEnd = endOffset;
         segment.fileMtimeMs = this.now();
+        this.onReadable?.(endOffset);
       },
       syncEveryWrite: () => this.config.flush === 'sync',
       fsyncWritten: () => this.fsyncWritten(),
@@ -121,6 +149,8 @@ export class PartitionLog {
   /** Offsets below this are fdatasynced. */
   get flushedOffset(): number { return this.flushed; }
   get currentConfig(): Readonly<LogConfig> { return this.config; }
+  /** Damage a read found in bytes that were durable; cleared by a truncation below it. */
+  get damage(): LogDamage | null { return this.damageFound; }
 
   /** Open and not failed: appends and cleaning may proceed. */
   get isOpen(): boolean { return this.state === 'open' && this.failure === null; }
@@ -253,6 +283,19 @@ export class PartitionLog {
     return next;
   }
 
+  /**
+   * This replica became leader in `epoch`: the epoch starts at the log end, recorded and persisted
+   * now (Kafka's makeLeader), queued ahead of any batch of it. The checkpoint then holds the epoch
+   * the replication logic already answers OffsetForLeaderEpoch with, even if the leader dies
+   * before writing anything. Resolves once fsynced; a refused (not newer) epoch changes nothing.
+   */
+  assignLeaderEpoch(epoch: number): Promise<void> {
+    this.ensureWritable();
+    if (!this.epochs.assign(epoch, this.nextOffset)) return Promise.resolve();
+    const text = this.epochs.encode();
+    return this.writer.task(() => writeFileAtomic(join(this.dir, LEADER_EPOCH_FILE), text, this.onFsync));
+  }
+
   private persistEpochs(): void {
     const text = this.epochs.encode();
     // Queued ahead of the batch that opened the epoch, so the checkpoint is on disk first.
@@ -308,6 +351,7 @@ export class PartitionLog {
       if (result === null) continue;
       if (result.corruptPosition !== null) {
         this.logger.error('refusing a corrupt batch on disk', { file: segment.logPath, position: result.corruptPosition });
+        this.noteDamage(segment, result.corruptPosition);
         if (result.records.length === 0) {
           throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `corrupt batch in ${segment.logPath} at position ${result.corruptPosition}`);
         }
@@ -315,6 +359,29 @@ export class PartitionLog {
       return { records: result.records, nextOffset: result.nextOffset };
     }
     return empty;
+  }
+
+  /**
+   * A read met a batch failing its CRC (or framing) at `position` of `segment`: finds the first
+   * offset that cannot be read back (a CRC-checked walk of the segment up to the bad batch; batch
+   * headers are not trusted past it) and tells `onDamage`. Once per damage; runs in the background.
+   */
+  private noteDamage(segment: Segment, position: number): void {
+    if (this.damageFound !== null || this.damageCheck !== null || segment.handle === null) return;
+    const file = segment.logPath;
+    this.damageCheck = (async () => {
+      let fromOffset = segment.baseOffset;
+      const outcome = await scanBatches(segment.handle!, {
+        fromPosition: 0, endPosition: position, minNextOffset: segment.baseOffset, segmentBaseOffset: segment.baseOffset, verifyCrc: true,
+      }, (batch) => { fromOffset = batch.lastOffset + 1; });
+      if (!this.segments.includes(segment) || fromOffset >= this.nextOffset) return; // truncated away meanwhile
+      const damage = { fromOffset, reason: `corrupt batch in ${file} at position ${position}${outcome.problem === null ? '' : ` (${outcome.problem})`}` };
+      this.damageFound = damage;
+      this.logger.error('log damaged: offsets from here on cannot be served until repaired', { dir: this.dir, fromOffset, reason: damage.reason });
+      this.onDamage?.(damage);
+    })().catch((error: unknown) => {
+      this.logger.error('could not locate damaged bytes', { file, error: (error as Error).message });
+    }).finally(() => { this.damageCheck = null; });
   }
 
   /** First record at or after `timestampMs` (by batch maxTimestamp, then record timestamps), at or above the log start. */
@@ -540,6 +607,7 @@ export class PartitionLog {
   }
 
   private setEnd(offset: number): void {
+    if (this.damageFound !== null && offset <= this.damageFound.fromOffset) this.damageFound = null;
     this.nextOffset = offset;
     this.readableEnd = offset;
     this.flushed = Math.min(this.flushed, offset);
@@ -645,7 +713,14 @@ export class PartitionLog {
     if (this.failure !== null) return;
     this.failure = new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} failed: ${err.message}`, { cause: err });
     this.logger.error('partition log failed; reopen to recover', { dir: this.dir, error: err });
+    if (isFsyncFailure(err)) this.onFsyncFailure?.(err);
   }
+}
+
+/** An error from fsync/fdatasync (or EIO, which a write can also report for an earlier failed writeback). */
+export function isFsyncFailure(err: Error): boolean {
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  return code === 'EIO' || syscall === 'fsync' || syscall === 'fdatasync';
 }
 
 /** Where to start walking a segment (with loaded indexes) for `offset`. */

@@ -41,6 +41,26 @@ export interface RecoveredLog {
   logEndOffset: number;
   epochs: LeaderEpochCache;
   cleanShutdown: boolean;
+  /** Data this log may have held before and lacks now (see `DataLoss`); null when none. */
+  loss: DataLoss | null;
+}
+
+/**
+ * Recovery found (or must assume) that this replica lost data it held before: a corrupt or
+ * missing part of a segment that had been made durable, or an unflushed tail after a crash with
+ * flush=async. In a cluster such a replica must leave the partition's ISR before it could lead
+ * it (it rejoins by catching up). Offsets from `fromOffset` on may be missing here.
+ *
+ * The rules: after a clean shutdown, any log shorter than the `clean-shutdown` marker says; any
+ * cut inside an older segment (fsynced before the next one was created); after a crash, a cut of
+ * the last segment unless it only removed a torn final write (the bad batch is the file's last:
+ * it ends at or past the end of the file; with flush=sync such a write was never acknowledged);
+ * and after a crash with flush=async, always (Kafka's KIP-966 rule: an unclean shutdown may have
+ * dropped acknowledged but unflushed data, and nothing on disk says how much).
+ */
+export interface DataLoss {
+  fromOffset: number;
+  reason: string;
 }
 
 export interface CleanShutdownMarker {
@@ -65,6 +85,14 @@ interface EpochState {
 
 type ScanResult = 'ok' | 'cut' | 'index-mismatch';
 
+/** What the scans of one recovery found, for the DataLoss decision. */
+interface CutNotes {
+  /** A bad batch was cut that is not a torn final write of the last segment (or an older segment was cut). */
+  corruption: string | null;
+  /** A torn final write was cut from the last segment. */
+  tornTail: boolean;
+}
+
 export async function recoverLog(context: RecoveryContext): Promise<RecoveredLog> {
   const { dir, logger } = context;
   await mkdir(dir, { recursive: true });
@@ -78,6 +106,7 @@ export async function recoverLog(context: RecoveryContext): Promise<RecoveredLog
   // Segments wholly below the log start were being deleted when the node stopped.
   while (bases.length > 1 && bases[1]! <= logStartOffset) await deleteSegmentFiles(dir, bases.shift()!);
 
+  const notes: CutNotes = { corruption: null, tornTail: false };
   const segments: Segment[] = [];
   if (bases.length === 0) {
     const segment = new Segment(dir, Math.max(0, logStartOffset), context.nowMs);
@@ -91,10 +120,11 @@ export async function recoverLog(context: RecoveryContext): Promise<RecoveredLog
     segments.push(segment);
     const isLast = index === bases.length - 1;
     if (isLast) {
-      await recoverLastSegment(segment, marker, epochs, context);
+      await recoverLastSegment(segment, marker, epochs, context, notes);
       break;
     }
     if (await checkInactiveSegment(segment, bases[index + 1]!, epochs, context)) continue;
+    notes.corruption ??= `corrupt batch in the older segment ${segment.logPath}`;
     // The log ends inside this segment: every later segment is after the cut.
     const removed = bases.slice(index + 1);
     for (const base of removed) await deleteSegmentFiles(dir, base);
@@ -120,7 +150,20 @@ export async function recoverLog(context: RecoveryContext): Promise<RecoveredLog
   if (epochs.cache.truncateFromEnd(logEndOffset)) epochs.dirty = true;
   if (epochs.cache.truncateFromStart(logStartOffset)) epochs.dirty = true;
   if (epochs.dirty) await writeFileAtomic(join(dir, LEADER_EPOCH_FILE), epochs.cache.encode(), context.onFsync);
-  return { segments, logStartOffset, logEndOffset, epochs: epochs.cache, cleanShutdown: marker !== null };
+  const loss = dataLoss(marker, notes, logEndOffset, context);
+  if (loss !== null) logger.error('this replica lost data it held before', { dir, fromOffset: loss.fromOffset, reason: loss.reason });
+  return { segments, logStartOffset, logEndOffset, epochs: epochs.cache, cleanShutdown: marker !== null, loss };
+}
+
+function dataLoss(marker: CleanShutdownMarker | null, notes: CutNotes, logEndOffset: number, context: RecoveryContext): DataLoss | null {
+  if (marker !== null) {
+    // Everything up to the marker's end was fsynced at the clean close: any shortfall is damage.
+    if (logEndOffset < marker.logEndOffset) return { fromOffset: logEndOffset, reason: notes.corruption ?? `log ends at ${logEndOffset}, below ${marker.logEndOffset} at the clean shutdown` };
+    return notes.corruption === null ? null : { fromOffset: logEndOffset, reason: notes.corruption };
+  }
+  if (notes.corruption !== null) return { fromOffset: logEndOffset, reason: notes.corruption };
+  if (context.config.flush !== 'sync') return { fromOffset: logEndOffset, reason: notes.tornTail ? 'torn tail cut after a crash with flush=async' : 'crash with flush=async: unflushed data may be lost' };
+  return null;
 }
 
 async function listSegments(dir: string): Promise<number[]> {
@@ -244,7 +287,7 @@ async function readFileRange(path: string, position: number, length: number): Pr
   }
 }
 
-async function recoverLastSegment(segment: Segment, marker: CleanShutdownMarker | null, epochs: EpochState, context: RecoveryContext): Promise<void> {
+async function recoverLastSegment(segment: Segment, marker: CleanShutdownMarker | null, epochs: EpochState, context: RecoveryContext, notes: CutNotes): Promise<void> {
   const size = segment.writtenBytes;
   const markerMatches = marker !== null && marker.segmentBaseOffset === segment.baseOffset && marker.segmentBytes === size;
   let result: ScanResult = 'index-mismatch';
@@ -252,13 +295,22 @@ async function recoverLastSegment(segment: Segment, marker: CleanShutdownMarker 
     const from = segment.rewindForScan(size);
     // From an index point the first batch must be the one the entry names; from 0 anything goes
     // (a compacted segment may start above its base offset).
-    result = await scanInto(segment, from, size, epochs, context, from > 0 ? segment.nextOffset : undefined);
+    result = await scanInto(segment, from, size, epochs, context, from > 0 ? segment.nextOffset : undefined, notes);
   }
   if (result === 'index-mismatch') {
     segment.resetIndexes();
-    await scanInto(segment, 0, size, epochs, context);
+    await scanInto(segment, 0, size, epochs, context, undefined, notes);
   }
   await setRollAnchor(segment, context.nowMs);
+}
+
+/** Whether the bad batch at `position` is the file's last (it ends at or past `end`): what a torn write leaves. */
+async function endsTheFile(segment: Segment, position: number, end: number): Promise<boolean> {
+  if (end - position < 12) return true;
+  const header = await segment.read(position, 12);
+  if (header.length < 12) return true;
+  const sizeBytes = header.readInt32BE(8) + 12;
+  return sizeBytes <= 12 || position + sizeBytes >= end;
 }
 
 async function setRollAnchor(segment: Segment, nowMs: number): Promise<void> {
@@ -276,7 +328,7 @@ async function setRollAnchor(segment: Segment, nowMs: number): Promise<void> {
  * cut there ('cut'). 'index-mismatch': the first batch is not at `expectedFirstOffset`, so the
  * index that pointed there is wrong and nothing was changed.
  */
-async function scanInto(segment: Segment, from: number, end: number, epochs: EpochState, context: RecoveryContext, expectedFirstOffset?: number): Promise<ScanResult> {
+async function scanInto(segment: Segment, from: number, end: number, epochs: EpochState, context: RecoveryContext, expectedFirstOffset?: number, notes?: CutNotes): Promise<ScanResult> {
   let first = true;
   let mismatch = false;
   const outcome = await scanBatches(segment.handle!, {
@@ -294,6 +346,10 @@ async function scanInto(segment: Segment, from: number, end: number, epochs: Epo
   });
   if (mismatch || (expectedFirstOffset !== undefined && first && from < end)) return 'index-mismatch';
   if (outcome.problem === null) return 'ok';
+  if (notes !== undefined) {
+    if (await endsTheFile(segment, outcome.validEndPosition, end)) notes.tornTail = true;
+    else notes.corruption ??= `${outcome.problem} in ${segment.logPath} at position ${outcome.validEndPosition} with more data after it`;
+  }
   const cutBytes = end - outcome.validEndPosition;
   await segment.handle!.truncate(outcome.validEndPosition);
   await segment.handle!.datasync();

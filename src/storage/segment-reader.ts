@@ -44,8 +44,9 @@ export class BatchWalker {
   async current(): Promise<RecordBatchView | null> {
     const view = await this.readCurrent();
     if (this.expectedFirstOffset !== null) {
-      // An index entry must point at a batch starting exactly at the offset it names.
-      if (view === null ? this.problem !== null : view.baseOffset !== this.expectedFirstOffset) {
+      // An index entry must point at a batch starting exactly at the offset it names. One that
+      // does, but fails its CRC, is damage in the log, not in the index.
+      if (view === null ? this.problem !== null && !this.headerNames(this.expectedFirstOffset) : view.baseOffset !== this.expectedFirstOffset) {
         this.indexMismatch = true;
         this.expectedFirstOffset = null;
         return null;
@@ -53,6 +54,12 @@ export class BatchWalker {
       this.expectedFirstOffset = null;
     }
     return view;
+  }
+
+  /** Whether the bytes at the current position start with `baseOffset` (read before a failed check). */
+  private headerNames(baseOffset: number): boolean {
+    const at = this.position - this.bufferStart;
+    return at >= 0 && at + 8 <= this.buffer.length && Number(this.buffer.readBigInt64BE(at)) === baseOffset;
   }
 
   private async readCurrent(): Promise<RecordBatchView | null> {

@@ -3,7 +3,7 @@
 // as the real driver does once an entry is committed. Time is a number the test moves.
 import { MetadataImageBuilder } from '../../src/controller/metadata-image-builder.ts';
 import { decodeRecords, encodeRecords, type MetadataRecord } from '../../src/controller/metadata-records.ts';
-import { QuorumController, type BrokerRegistrationRequest } from '../../src/controller/quorum-controller.ts';
+import { QuorumController, type BrokerRegistrationRequest, type ControllerDeps } from '../../src/controller/quorum-controller.ts';
 import type { TopicLimits } from '../../src/controller/topic-validation.ts';
 
 export const testLimits: TopicLimits = { defaultPartitions: 1, defaultReplicationFactor: 1, maxPartitionsPerTopic: 1000 };
@@ -15,8 +15,9 @@ export class FakeQuorum {
   private topicCounter = 0;
   readonly controller: QuorumController;
 
-  constructor(options: { sessionTimeoutMs?: number; limits?: TopicLimits } = {}) {
+  constructor(options: { sessionTimeoutMs?: number; limits?: TopicLimits; deps?: Partial<ControllerDeps> } = {}) {
     this.controller = new QuorumController({
+      ...options.deps,
       image: () => this.builder.image(),
       propose: async (records) => this.append(records),
       nowMs: () => this.nowMs,

@@ -70,7 +70,7 @@ test('malformed entries are refused', () => {
     ['config value not a string', raw({ v: 1, records: [{ type: 'topic-config', topicId, configs: { a: 1 } }] })],
     ['leader outside ISR', raw({ v: 1, records: [{ ...everyType[6], leader: 3 }] })],
     ['ISR outside replicas', raw({ v: 1, records: [{ ...everyType[6], isr: [9], leader: 9 }] })],
-    ['empty ISR', raw({ v: 1, records: [{ ...everyType[6], isr: [], leader: -1 }] })],
+    ['empty ISR with a leader', raw({ v: 1, records: [{ ...everyType[6], isr: [], leader: 1 }] })], // empty without one: replica-lost-data.test.ts
     ['repeated replica', raw({ v: 1, records: [{ ...everyType[6], replicas: [1, 1] }] })],
     ['zero-size producer id block', raw({ v: 1, records: [{ type: 'producer-id-block', firstId: 0, size: 0, nodeId: 1 }] })],
     ['oversized entry', new Uint8Array(metadataRecordLimits.encodedBytesMax + 1)],

@@ -117,6 +117,23 @@ test('high watermark and committed offsets going backwards are caught, per parti
   assert.equal(report.valid, false);
 });
 
+test('a deposed leader\'s stale high watermark (older epoch) is counted apart; a new epoch going lower is caught', () => {
+  const stale = check({ ...cleanHistory(), highWatermarks: [
+    { partition: 0, atMs: 1, highWatermark: 5, leaderEpoch: 1 },
+    { partition: 0, atMs: 2, highWatermark: 9, leaderEpoch: 2 },
+    { partition: 0, atMs: 3, highWatermark: 6, leaderEpoch: 1 }, // the old leader, not told yet
+    { partition: 0, atMs: 4, highWatermark: 10, leaderEpoch: 2 },
+  ] });
+  assert.equal(stale.counts.hwBackwards, 0, JSON.stringify(stale.examples));
+  assert.equal(stale.counts.staleHighWatermarks, 1);
+  const lower = check({ ...cleanHistory(), highWatermarks: [
+    { partition: 0, atMs: 1, highWatermark: 5, leaderEpoch: 1 },
+    { partition: 0, atMs: 2, highWatermark: 4, leaderEpoch: 2 }, // the new leader starts below what was exposed
+  ] });
+  assert.equal(lower.counts.hwBackwards, 1);
+  assert.equal(lower.valid, false);
+});
+
 test('failed and indeterminate sends that never appear are not anomalies', () => {
   const history = cleanHistory();
   history.sends.push(

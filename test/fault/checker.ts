@@ -16,7 +16,9 @@
 //   nonmonotonicPoll     a read pass going back (or standing still) in offsets
 //   pollSkip             a read pass jumping over offsets
 //   nonmonotonicSend     one producer's later send acked at a lower offset of the same partition
-//   hwBackwards          a partition's high watermark decreasing between two samples
+//   hwBackwards          a partition's high watermark decreasing between two samples (samples that
+//                        carry a leader epoch older than one already seen come from a deposed
+//                        leader that has not heard yet: stale, counted apart, not compared)
 //   committedBackwards   a group's committed offset decreasing between two samples
 export type SendOutcome =
   | { kind: 'acked'; offset: number }
@@ -45,6 +47,10 @@ export interface HighWatermarkSample {
   partition: number;
   atMs: number;
   highWatermark: number;
+  /** The answering leader's epoch (ListOffsets v4+), when known. */
+  leaderEpoch?: number;
+  /** Which node answered, for examples. */
+  node?: number;
 }
 
 export interface CommittedOffsetSample {
@@ -87,6 +93,8 @@ export interface CheckCounts {
   nonmonotonicSend: number;
   hwBackwards: number;
   committedBackwards: number;
+  /** High-watermark samples from a leader epoch older than one already seen (not compared). */
+  staleHighWatermarks: number;
 }
 
 export interface CheckReport {
@@ -104,6 +112,7 @@ export function check(history: History): CheckReport {
     sends: history.sends.length, acked: 0, failed: 0, indeterminate: 0, indeterminateVisible: 0, distinctValuesRead: 0,
     lost: 0, lostWrite: 0, unseen: 0, duplicate: 0, inconsistentOffset: 0, ackedOffsetMismatch: 0, unexpected: 0,
     failedVisible: 0, nonmonotonicPoll: 0, pollSkip: 0, nonmonotonicSend: 0, hwBackwards: 0, committedBackwards: 0,
+    staleHighWatermarks: 0,
   };
   const examples: CheckReport['examples'] = {};
   const note = (kind: keyof CheckReport['examples'], text: string) => {
@@ -189,7 +198,9 @@ export function check(history: History): CheckReport {
   }
 
   checkSendOrder(history.sends, counts, note);
-  checkMonotonic(history.highWatermarks ?? [], (sample) => `p${sample.partition}`, (sample) => sample.highWatermark, (key, from, to) => {
+  const freshHighWatermarks = withoutStaleEpochs(history.highWatermarks ?? []);
+  counts.staleHighWatermarks = (history.highWatermarks?.length ?? 0) - freshHighWatermarks.length;
+  checkMonotonic(freshHighWatermarks, (sample) => `p${sample.partition}`, (sample) => sample.highWatermark, (key, from, to) => {
     counts.hwBackwards++;
     note('hwBackwards', `${key}: high watermark ${from} -> ${to}`);
   });
@@ -222,6 +233,18 @@ function checkSendOrder(sends: SendRecord[], counts: CheckCounts, note: (kind: '
       }
     }
   }
+}
+
+/** Drops samples (in time order) whose leader epoch is below the highest already seen for their partition. */
+function withoutStaleEpochs(samples: HighWatermarkSample[]): HighWatermarkSample[] {
+  const highestEpoch = new Map<number, number>();
+  return [...samples].sort((a, b) => a.atMs - b.atMs).filter((sample) => {
+    if (sample.leaderEpoch === undefined || sample.leaderEpoch < 0) return true;
+    const highest = highestEpoch.get(sample.partition) ?? -1;
+    if (sample.leaderEpoch < highest) return false;
+    highestEpoch.set(sample.partition, sample.leaderEpoch);
+    return true;
+  });
 }
 
 /** Samples in time order per key; `onBackwards` for every decrease. */

@@ -3,7 +3,8 @@
 // network faults apply to every client connection. The node can be killed, stopped gracefully,
 // frozen, "powered off" (killed, then its segments cut back to what was fsynced), have a segment
 // corrupted while down, and run on a small tmpfs to fill its disk.
-// Works on one node today; a cluster harness runs one of these per node, plus node-to-node links.
+// In a cluster (fault-cluster.ts) each node is one of these with `cluster` set: it joins the quorum
+// through the proxy's controller links and opens its own connections from its own loopback address.
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultProxy } from '../../src/chaos/fault-proxy.ts';
@@ -12,7 +13,7 @@ import {
   type CorruptionKind, type CorruptionReport, type PowerLossReport,
 } from '../../src/chaos/disk-faults.ts';
 import { POWER_LOSS_JOURNAL_ENV } from '../../src/chaos/power-loss-journal.ts';
-import { killProcess, pauseProcess, terminateProcess } from '../../src/chaos/process-faults.ts';
+import { killProcess, pauseProcess } from '../../src/chaos/process-faults.ts';
 import { makeTempDir, removeDir, startTide, stopTide, type TideProcess } from '../helpers/tide-process.ts';
 
 export interface FaultNodeOptions {
@@ -24,6 +25,18 @@ export interface FaultNodeOptions {
   extraArgs?: string[];
   proxy?: FaultProxy;
   linkName?: string;
+  /** Cluster membership: set by FaultCluster, which owns the controller links. */
+  cluster?: ClusterRole;
+}
+
+export interface ClusterRole {
+  nodeId: number;
+  /** controller.quorum.voters, every voter at its proxy controller link. */
+  voters: string;
+  /** The real internal listener port (the proxy's controller link forwards to it). */
+  controllerPort: number;
+  /** outbound.local.host: the source address of every connection this node opens to the others. */
+  outboundHost: string;
 }
 
 export class FaultNode {
@@ -41,7 +54,7 @@ export class FaultNode {
   }
 
   static async create(options: FaultNodeOptions): Promise<FaultNode> {
-    const rootDir = await makeTempDir('tide-fault-');
+    const rootDir = await makeTempDir(options.cluster ? `tide-fault-n${options.cluster.nodeId}-` : 'tide-fault-');
     const dataDir = join(rootDir, 'data');
     mkdirSync(dataDir);
     const node = new FaultNode(rootDir, dataDir, options, options.proxy);
@@ -78,14 +91,21 @@ export class FaultNode {
       writeDurableBaseline(this.dataDir, this.journalPath);
       env[POWER_LOSS_JOURNAL_ENV] = this.journalPath;
     }
+    const role = this.options.cluster;
+    const clusterArgs = role === undefined ? [] : [
+      '--node-id', String(role.nodeId), '--controllers', role.voters, '--controller-listen', `127.0.0.1:${role.controllerPort}`,
+      '--outbound.local.host', role.outboundHost,
+    ];
     this.process = await startTide({
       dataDir: this.dataDir,
       env,
       args: [
         '--advertise', this.bootstrap,
         '--log.flush', this.options.flush,
+        ...clusterArgs,
         ...(this.options.extraArgs ?? []),
       ],
+      ...(role !== undefined ? { startTimeoutMs: 30_000 } : {}),
     });
     this.proxy.retarget(this.linkName, this.process.kafkaPort);
   }
@@ -96,11 +116,23 @@ export class FaultNode {
     await node.exited;
   }
 
+  get nodeId(): number {
+    return this.options.cluster?.nodeId ?? 1;
+  }
+
+  /** The node's own HTTP port (observation only: never proxied, never faulted). */
+  get httpPort(): number | null {
+    return this.running ? this.process!.httpPort : null;
+  }
+
+  get logPath(): string | null {
+    return this.process?.logPath ?? null;
+  }
+
   /** SIGTERM and wait for the exit (SIGKILL after timeoutMs, as an operator would). */
   async terminate(timeoutMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    const node = this.requireProcess();
-    terminateProcess(node.pid);
-    return stopTide(node, 'SIGTERM', timeoutMs);
+    // One SIGTERM only (stopTide sends it): a second one tells the node to exit without waiting.
+    return stopTide(this.requireProcess(), 'SIGTERM', timeoutMs);
   }
 
   async pause(pauseMs: number): Promise<void> {
@@ -143,8 +175,8 @@ export class FaultNode {
     removeFiller(fillerPath);
   }
 
-  /** Stops the node (SIGKILL if still running), unmounts, removes its files (kept with FAULT_KEEP_FILES=1). */
-  async destroy(): Promise<void> {
+  /** Stops the node (SIGKILL if still running), unmounts, removes its files (kept with FAULT_KEEP_FILES=1 or `keepFiles`). */
+  async destroy(keepFiles = false): Promise<void> {
     if (this.running) await this.kill().catch(() => {});
     await this.proxy.removeLink(this.linkName).catch(() => {});
     if (this.ownsProxy) await this.proxy.close();
@@ -155,7 +187,7 @@ export class FaultNode {
         this.mounted = false;
       }
     }
-    if (process.env['FAULT_KEEP_FILES'] === '1') return;
+    if (keepFiles || process.env['FAULT_KEEP_FILES'] === '1') return;
     await removeDir(this.rootDir);
   }
 

@@ -1,13 +1,20 @@
-// Seeded fault schedules against a FaultNode, and the numbers reported about them. Every choice
-// (which fault, how long, where to corrupt) comes from one SeededRandom, so a seed replays the same
-// schedule; what the processes do meanwhile is real time and is not replayed exactly.
+// Seeded fault schedules against a FaultNode or a FaultCluster, and the numbers reported about them.
+// Every choice (which fault, which node role, how long, where to corrupt) comes from one
+// SeededRandom, so a seed replays the same schedule; what the processes do meanwhile (and so which
+// node leads when a role is resolved) is real time and is not replayed exactly.
 import { SeededRandom } from '../../src/io/random.ts';
+import type { FaultCluster } from './fault-cluster.ts';
 import type { FaultNode } from './fault-node.ts';
 import type { TimedSend } from './workload.ts';
 import { preciseNowMs, sleep } from './workload.ts';
 
-export const FAULT_KINDS = ['kill', 'pause', 'terminate', 'power-loss', 'full-disk', 'disk-enospc', 'link-cut', 'link-blackhole', 'link-delay', 'corrupt'] as const;
+export const NODE_FAULT_KINDS = ['kill', 'pause', 'terminate', 'power-loss', 'full-disk', 'disk-enospc', 'link-cut', 'link-blackhole', 'link-delay', 'corrupt'] as const;
+/** Node-to-node network faults: need a FaultCluster. */
+export const PARTITION_FAULT_KINDS = ['partition-isolate', 'partition-halves', 'partition-one-way', 'partition-blackhole', 'partition-delay'] as const;
+export const FAULT_KINDS = [...NODE_FAULT_KINDS, ...PARTITION_FAULT_KINDS] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+/** What a cluster run injects by default (disk faults and corruption belong to the storage work). */
+export const CLUSTER_DEFAULT_KINDS: readonly FaultKind[] = ['kill', 'pause', 'terminate', 'power-loss', 'link-cut', 'link-blackhole', 'link-delay', ...PARTITION_FAULT_KINDS];
 
 export interface InjectedFault {
   kind: FaultKind;
@@ -17,10 +24,12 @@ export interface InjectedFault {
 }
 
 export interface FaultContext {
+  /** The node a node fault hits (in a cluster: replaced per fault by the chosen target). */
   node: FaultNode;
   random: SeededRandom;
   topic: string;
   partitions: number;
+  cluster?: FaultCluster;
 }
 
 /** Left free by 'full-disk': under 10 % of the tmpfs the fault runs use, more than a second of writes. */
@@ -38,7 +47,7 @@ export async function injectFault(kind: FaultKind, context: FaultContext): Promi
   switch (kind) {
     case 'kill': {
       await node.kill();
-      const downMs = between(random, 0, 500);
+      const downMs = context.cluster ? between(random, 0, 4000) : between(random, 0, 500);
       detail['downMs'] = downMs;
       await sleep(downMs);
       await node.start();
@@ -51,7 +60,8 @@ export async function injectFault(kind: FaultKind, context: FaultContext): Promi
       break;
     }
     case 'pause': {
-      const pauseMs = between(random, 300, 2500);
+      // In a cluster some pauses outlast the broker session: the node comes back deposed.
+      const pauseMs = context.cluster ? between(random, 300, 6000) : between(random, 300, 2500);
       detail['pauseMs'] = pauseMs;
       await node.pause(pauseMs);
       break;
@@ -96,21 +106,83 @@ export async function injectFault(kind: FaultKind, context: FaultContext): Promi
     case 'link-cut':
     case 'link-blackhole':
     case 'link-delay': {
-      const faultMs = between(random, 300, 2000);
+      const faultMs = context.cluster ? between(random, 1000, 6000) : between(random, 300, 2000);
       detail['faultMs'] = faultMs;
-      if (kind === 'link-cut') node.proxy.cut(node.linkName);
-      else if (kind === 'link-blackhole') node.proxy.blackHole(node.linkName);
+      // In a cluster only the clients' connections to the node are hit; its peers still reach it.
+      const clients = context.cluster ? { from: CLIENT_SOURCE } : {};
+      if (kind === 'link-cut') node.proxy.cut(node.linkName, clients);
+      else if (kind === 'link-blackhole') node.proxy.blackHole(node.linkName, clients);
       else {
         const delayMs = between(random, 20, 150);
-        node.proxy.delay(node.linkName, delayMs, Math.floor(delayMs / 2));
+        node.proxy.delay(node.linkName, delayMs, Math.floor(delayMs / 2), clients);
         detail['delayMs'] = delayMs;
       }
       await sleep(faultMs);
-      node.proxy.pass(node.linkName);
+      node.proxy.pass(node.linkName, clients);
+      break;
+    }
+    case 'partition-isolate':
+    case 'partition-halves':
+    case 'partition-one-way':
+    case 'partition-blackhole':
+    case 'partition-delay': {
+      const cluster = context.cluster;
+      if (cluster === undefined) throw new Error(`${kind} needs a cluster (--nodes > 1)`);
+      const target = node.nodeId;
+      const others = cluster.ids.filter((id) => id !== target);
+      const faultMs = between(random, 1500, 8000);
+      detail['faultMs'] = faultMs;
+      if (kind === 'partition-isolate') cluster.isolate(target);
+      else if (kind === 'partition-blackhole') cluster.isolate(target, 'blackhole');
+      else if (kind === 'partition-halves') {
+        // The minority holds the target plus (for 5+ nodes) more; the clients sit on one side.
+        const extra = shuffled(others, random).slice(0, Math.max(0, Math.floor((cluster.size - 1) / 2) - 1));
+        const minority = [target, ...extra];
+        const majority = cluster.ids.filter((id) => !minority.includes(id));
+        const clientsWithMinority = random.nextInt(2) === 0;
+        for (const a of minority) for (const b of majority) cluster.sever(a, b);
+        for (const id of clientsWithMinority ? majority : minority) cluster.setClientPath(id, { kind: 'cut' });
+        Object.assign(detail, { minority, majority, clients: clientsWithMinority ? 'minority' : 'majority' });
+      } else if (kind === 'partition-one-way') {
+        const outbound = random.nextInt(2) === 0;
+        for (const other of others) {
+          if (outbound) cluster.dropOneWay(target, other);
+          else cluster.dropOneWay(other, target);
+        }
+        detail['dropped'] = outbound ? `from ${target} to the others` : `from the others to ${target}`;
+      } else {
+        const delayMs = between(random, 20, 200);
+        cluster.slowNode(target, delayMs, Math.floor(delayMs / 2));
+        detail['delayMs'] = delayMs;
+      }
+      await sleep(faultMs);
+      cluster.heal();
       break;
     }
   }
   return { kind, startedAtMs, healedAtMs: preciseNowMs(), detail };
+}
+
+const CLIENT_SOURCE = '127.0.0.1';
+const TARGET_ROLES = ['partition-leader', 'controller', 'any'] as const;
+
+/**
+ * In a cluster: picks the node a fault hits (seeded role: the leader of a seeded partition, the
+ * active controller, or a seeded node; the role is resolved against the live cluster) and injects.
+ */
+export async function injectClusterFault(kind: FaultKind, context: FaultContext & { cluster: FaultCluster }): Promise<InjectedFault> {
+  const { cluster, random } = context;
+  // Every draw is made whatever the branch, so the rest of the schedule replays.
+  const role = TARGET_ROLES[random.nextInt(TARGET_ROLES.length)]!;
+  const partition = random.nextInt(context.partitions);
+  const anyNode = cluster.ids[random.nextInt(cluster.ids.length)]!;
+  let target: number | null = null;
+  if (role === 'partition-leader') target = await cluster.leaderOf(context.topic, partition);
+  else if (role === 'controller') target = await cluster.controllerId();
+  if (target === null || !cluster.nodes.has(target)) target = anyNode;
+  const fault = await injectFault(kind, { ...context, node: cluster.node(target) });
+  fault.detail = { node: target, role: role === 'partition-leader' ? `leader of p${partition}` : role, ...fault.detail };
+  return fault;
 }
 
 export interface ScheduleOptions {
@@ -124,6 +196,8 @@ export interface ScheduleOptions {
   coverEachKind?: boolean;
   /** Called between faults (progress lines). */
   onFault?: (fault: InjectedFault, index: number) => void;
+  /** Awaited before each fault's calm time (a cluster waits for its ISRs to be full again). */
+  beforeFault?: () => Promise<void>;
 }
 
 export async function runSchedule(context: FaultContext, options: ScheduleOptions): Promise<InjectedFault[]> {
@@ -131,9 +205,11 @@ export async function runSchedule(context: FaultContext, options: ScheduleOption
   const deadline = Date.now() + options.durationMs;
   const firstRound = options.coverEachKind === true ? shuffled(options.kinds, context.random) : [];
   for (let index = 0; index < options.maxFaults && (Date.now() < deadline || index < firstRound.length); index++) {
+    await options.beforeFault?.();
     await sleep(between(context.random, options.calmMs[0], options.calmMs[1]));
     const kind = firstRound[index] ?? options.kinds[context.random.nextInt(options.kinds.length)]!;
-    const fault = await injectFault(kind, context);
+    const cluster = context.cluster;
+    const fault = cluster ? await injectClusterFault(kind, { ...context, cluster }) : await injectFault(kind, context);
     faults.push(fault);
     options.onFault?.(fault, index);
   }

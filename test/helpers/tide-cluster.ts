@@ -11,6 +11,8 @@ export interface ClusterNode {
   controllerPort: number;
   voter: boolean;
   process: TideProcess | null;
+  /** Extra environment for this node's next start (e.g. a TIDE_TEST_* hook). */
+  env?: Record<string, string>;
 }
 
 export interface TideCluster {
@@ -65,7 +67,7 @@ export async function startNode(cluster: TideCluster, nodeId: number): Promise<T
   const previousKafkaPort = node.process?.kafkaPort;
   const args = ['--node-id', String(nodeId), '--controllers', cluster.voters, ...cluster.extraArgs];
   if (node.voter) args.push('--controller-listen', `127.0.0.1:${node.controllerPort}`);
-  const started = await startTide({ dataDir: node.dataDir, kafkaPort: previousKafkaPort ?? 0, args, startTimeoutMs: 30_000 });
+  const started = await startTide({ dataDir: node.dataDir, kafkaPort: previousKafkaPort ?? 0, args, startTimeoutMs: 30_000, ...(node.env ? { env: node.env } : {}) });
   node.process = started;
   return started;
 }

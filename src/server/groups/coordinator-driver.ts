@@ -7,7 +7,8 @@
 //     assigns offsets synchronously, in call order), and completeWrite() is called in that same
 //     order, only after the append resolved;
 //   - an offset commit's records are appended BEFORE applyCommittedOffsets(), so OffsetFetch never
-//     shows an offset that is not durable;
+//     shows an offset that is not durable (in a cluster: not replicated to the ISR, see `append`),
+//     and the commit is answered only then: a coordinator failover cannot take it back;
 //   - after every call that may change deadlines, the timer is re-armed.
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { buildRecordBatchSync } from '../../protocol/records.ts';
@@ -42,7 +43,8 @@ export type DriverState = 'loading' | 'active' | 'unloaded';
 const timerDelayMsMax = 2 ** 31 - 1;
 const stuckDeadlineRetryMs = 1000;
 
-class AppendError extends Error {
+/** An append that failed with a Kafka error code (translated for the client by the coordinator). */
+export class AppendError extends Error {
   constructor(readonly errorCode: number, message: string) {
     super(message);
   }
@@ -53,6 +55,12 @@ export interface CoordinatorDriverOptions {
   coordinator: Omit<GroupCoordinatorOptions, 'onWritesPending' | 'logger'>;
   /** Wall-clock milliseconds: commit timestamps are stored and compared across restarts. */
   nowMs: () => number;
+  /**
+   * Appends one batch to the partition and resolves once it counts as written: in a cluster once
+   * replicated (acks=all), rejecting with an AppendError otherwise. It must assign offsets
+   * synchronously, in call order, as Partition.append does. Default: the local append (one node).
+   */
+  append?: (batch: Buffer) => Promise<AppendOutcome>;
   logger: Logger;
 }
 
@@ -60,6 +68,7 @@ export class CoordinatorDriver {
   readonly partition: Partition;
   readonly #coordinator: GroupCoordinator;
   readonly #nowMs: () => number;
+  readonly #appendBatch: (batch: Buffer) => Promise<AppendOutcome>;
   readonly #logger: Logger;
   #state: DriverState = 'loading';
   #timer: NodeJS.Timeout | null = null;
@@ -73,6 +82,7 @@ export class CoordinatorDriver {
   constructor(options: CoordinatorDriverOptions) {
     this.partition = options.partition;
     this.#nowMs = options.nowMs;
+    this.#appendBatch = options.append ?? ((batch) => this.partition.append(batch));
     this.#logger = options.logger;
     this.#coordinator = new GroupCoordinator({
       ...options.coordinator,
@@ -241,7 +251,7 @@ export class CoordinatorDriver {
     if (batch.length > this.partition.maxMessageBytes) {
       return Promise.reject(new AppendError(ErrorCode.MESSAGE_TOO_LARGE, `group record batch of ${batch.length} bytes exceeds max.message.bytes ${this.partition.maxMessageBytes}`));
     }
-    return this.partition.append(batch);
+    return this.#appendBatch(batch);
   }
 
   #appendErrorCode(error: unknown): number {

@@ -11,8 +11,10 @@ import { groupCoordinatorConfig } from '../../coordinator/group-config.ts';
 import { partitionForGroup } from '../../coordinator/group-partition.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import type { Logger } from '../../util/log.ts';
+import type { AppendOutcome, Partition } from '../partition.ts';
 import type { ReplicaManager } from '../replica-manager.ts';
-import { CoordinatorDriver } from './coordinator-driver.ts';
+import type { ReplicationManager } from '../replication/replication-manager.ts';
+import { AppendError, CoordinatorDriver } from './coordinator-driver.ts';
 
 export const offsetsTopicName = '__consumer_offsets';
 
@@ -25,6 +27,15 @@ export interface GroupServiceOptions {
   offsetsTopicReplicationFactor: number;
   offsetsTopicSegmentBytes: number;
   coordinator: Partial<GroupCoordinatorConfig>;
+  /**
+   * Partition replication (cluster mode): group writes and offset commits then count only once the
+   * ISR has them (acks=all), so a coordinator failover cannot take back what was answered.
+   */
+  replication?: ReplicationManager | null;
+  /** offsets.commit.timeout.ms: how long a replicated group write may wait for the ISR. */
+  offsetsCommitTimeoutMs?: number;
+  /** The node's min.insync.replicas now: a capped offsets topic must not require more replicas than it has. */
+  defaultMinInsyncReplicas?: () => number;
   logger: Logger;
   /** Wall clock in ms (commit timestamps are persisted); Date.now by default. */
   nowMs?: () => number;
@@ -62,8 +73,10 @@ export class GroupService {
   }
 
   /** Reads the group settings of a broker config. */
-  static optionsFrom(config: BrokerConfig): Pick<GroupServiceOptions, 'offsetsTopicPartitionCount' | 'offsetsTopicReplicationFactor' | 'offsetsTopicSegmentBytes' | 'coordinator'> {
+  static optionsFrom(config: BrokerConfig): Pick<GroupServiceOptions, 'offsetsTopicPartitionCount' | 'offsetsTopicReplicationFactor' | 'offsetsTopicSegmentBytes' | 'coordinator' | 'offsetsCommitTimeoutMs' | 'defaultMinInsyncReplicas'> {
     return {
+      offsetsCommitTimeoutMs: config.int('offsets.commit.timeout.ms'),
+      defaultMinInsyncReplicas: () => config.int('min.insync.replicas'),
       offsetsTopicPartitionCount: config.int('offsets.topic.num.partitions'),
       offsetsTopicReplicationFactor: config.int('offsets.topic.replication.factor'),
       offsetsTopicSegmentBytes: config.int('offsets.topic.segment.bytes'),
@@ -176,6 +189,10 @@ export class GroupService {
     const image = this.#options.metadata.image();
     const brokerCount = [...image.brokers.values()].filter((broker) => !broker.fenced).length;
     const replicationFactor = Math.max(1, Math.min(this.#options.offsetsTopicReplicationFactor, brokerCount));
+    // Commits wait for min.insync.replicas: an RF capped below it (few brokers up at creation)
+    // would refuse every commit forever, so such a topic gets a minimum it can meet.
+    const minInsync = this.#options.defaultMinInsyncReplicas?.() ?? 1;
+    const capped: Record<string, string> = replicationFactor < minInsync ? { 'min.insync.replicas': String(replicationFactor) } : {};
     this.#creating = this.#options.metadata
       .createTopic(
         {
@@ -185,7 +202,7 @@ export class GroupService {
           assignments: [],
           // As in Kafka: compacted, so the latest commit of each group/partition and the latest
           // group metadata are kept forever, and retention never deletes them.
-          configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(this.#options.offsetsTopicSegmentBytes) },
+          configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(this.#options.offsetsTopicSegmentBytes), ...capped },
         },
         false,
       )
@@ -226,6 +243,7 @@ export class GroupService {
         partition: local,
         coordinator: { config: this.#coordinatorConfig, newUuid: this.#newUuid },
         nowMs: this.#nowMs,
+        append: this.#appenderFor(local),
         logger: this.#logger.child(`${offsetsTopicName}-${partition.partition}`),
       });
       this.#drivers.set(partition.partition, { driver, topicId: topic!.topicId, leaderEpoch: partition.leaderEpoch });
@@ -237,6 +255,32 @@ export class GroupService {
       this.#drivers.delete(index);
       this.#logger.info('group coordinator unloaded', { partition: index });
     }
+  }
+
+  /**
+   * In a cluster a group write counts once replicated: appended through the partition's replica
+   * logic with acks=all (refused before writing when the ISR is below min.insync.replicas), and
+   * resolved when the high watermark passes it. Errors carry the append's code; the coordinator
+   * translates it as Kafka does (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, ...).
+   */
+  #appenderFor(local: Partition): ((batch: Buffer) => Promise<AppendOutcome>) | undefined {
+    const replication = this.#options.replication;
+    if (!replication) return undefined;
+    const timeoutMs = this.#options.offsetsCommitTimeoutMs ?? 5000;
+    // Not async: produce() must assign the offsets synchronously, in call order.
+    return (batch) => {
+      const replicated = replication.get(offsetsTopicName, local.partition);
+      if (!replicated || replicated.partition !== local || replicated.replica.role !== 'leader') {
+        return Promise.reject(new AppendError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${offsetsTopicName}-${local.partition} is not led by this node's replica`));
+      }
+      return replicated.produce(batch, -1, timeoutMs).then((answer) => {
+        if (answer.errorCode !== ErrorCode.NONE || answer.appended === undefined) {
+          const errorCode = answer.errorCode !== ErrorCode.NONE ? answer.errorCode : ErrorCode.UNKNOWN_SERVER_ERROR;
+          throw new AppendError(errorCode, `${offsetsTopicName}-${local.partition}: append not replicated (error ${errorCode})`);
+        }
+        return answer.appended;
+      });
+    };
   }
 
   async #load(driver: CoordinatorDriver): Promise<void> {

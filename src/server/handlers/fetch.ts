@@ -94,9 +94,18 @@ async function readRound(request: FetchRequest, context: RequestContext): Promis
         const replicated = broker.replication?.get(topic.name, wanted.partition);
         if (!replicated) { fail(ErrorCode.NOT_LEADER_OR_FOLLOWER); continue; }
         const budget = Math.max(1, Math.min(wanted.partitionMaxBytes, request.maxBytes - bytes));
-        const { answer, records } = await replicated.onReplicaFetch({
-          replicaId, fetchOffset: wanted.fetchOffset, currentLeaderEpoch: wanted.currentLeaderEpoch, lastFetchedEpoch: apiVersion >= 12 ? wanted.lastFetchedEpoch : -1,
-        }, budget);
+        let replicaRead: Awaited<ReturnType<typeof replicated.onReplicaFetch>>;
+        try {
+          replicaRead = await replicated.onReplicaFetch({
+            replicaId, fetchOffset: wanted.fetchOffset, currentLeaderEpoch: wanted.currentLeaderEpoch, lastFetchedEpoch: apiVersion >= 12 ? wanted.lastFetchedEpoch : -1,
+          }, budget);
+        } catch (error) {
+          // A damaged or failed log: never the bad bytes; the follower retries (and the damage report moves leadership).
+          broker.logger.error('replica fetch read failed', { topic: topic.name, partition: wanted.partition, offset: wanted.fetchOffset, replicaId, error: (error as Error).message });
+          fail(ErrorCode.KAFKA_STORAGE_ERROR);
+          continue;
+        }
+        const { answer, records } = replicaRead;
         if (answer.errorCode !== ErrorCode.NONE) { fail(answer.errorCode); continue; }
         // A diverging follower must truncate before anything else: answer at once.
         if (answer.divergingEpoch) hasError = true;

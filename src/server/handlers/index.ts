@@ -8,6 +8,7 @@ import { deleteRecordsHandler } from './delete-records.ts';
 import { deleteTopicsHandler } from './delete-topics.ts';
 import { describeClusterHandler } from './describe-cluster.ts';
 import { describeConfigsHandler } from './describe-configs.ts';
+import { electLeadersHandler } from './elect-leaders.ts';
 import { deleteGroupsHandler } from './delete-groups.ts';
 import { describeGroupsHandler } from './describe-groups.ts';
 import { findCoordinatorHandler } from './find-coordinator.ts';
@@ -43,6 +44,8 @@ allHandlers.push(
   createPartitionsHandler,
   incrementalAlterConfigsHandler,
   describeClusterHandler,
+  // Cluster administration: preferred / unclean leader elections (src/controller/partition-election.ts).
+  electLeadersHandler,
   // Consumer groups (src/server/groups/).
   findCoordinatorHandler,
   joinGroupHandler,

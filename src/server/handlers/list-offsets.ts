@@ -51,25 +51,29 @@ async function answer(topicName: string, index: number, timestamp: number, curre
   const partition = broker.replicas.get(topicName, index);
   if (!partition || topic.partitions[index]!.leader !== broker.nodeId) return { ...base, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
   // In a cluster the HW is replication's: until it leads this partition, nothing is committed here.
-  if (broker.replication && broker.replication.get(topicName, index)?.replica.role !== 'leader') return { ...base, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+  const leader = broker.replication?.get(topicName, index)?.replica.leader;
+  if (broker.replication && !leader) return { ...base, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
   const epochError = leaderEpochError(currentLeaderEpoch, partition.leaderEpoch);
   if (epochError !== ErrorCode.NONE) return { ...base, errorCode: epochError };
+  // A new leader whose HW has not reached its epoch start may be behind a HW the previous leader
+  // showed: answer as Kafka does (KIP-207) rather than let the latest offset go backwards.
+  const notYet = leader !== undefined && !leader.highWatermarkKnown ? { ...base, errorCode: ErrorCode.OFFSET_NOT_AVAILABLE } : null;
 
   const highWatermark = partition.highWatermark;
   switch (timestamp) {
     case latestTimestamp:
-      return { ...base, offset: highWatermark, leaderEpoch: partition.leaderEpoch };
+      return notYet ?? { ...base, offset: highWatermark, leaderEpoch: partition.leaderEpoch };
     case earliestTimestamp:
     case earliestLocalTimestamp:
       return { ...base, offset: partition.logStartOffset };
     case maxTimestamp: {
       const found = await partition.log.maxTimestampOffset(highWatermark);
-      return found ? { ...base, offset: found.offset, timestamp: found.timestamp } : base;
+      return found ? { ...base, offset: found.offset, timestamp: found.timestamp } : notYet ?? base;
     }
     default: {
       if (timestamp < 0) return { ...base, errorCode: ErrorCode.INVALID_REQUEST };
       const found = await partition.log.offsetForTimestamp(timestamp);
-      if (!found || found.offset >= highWatermark) return base;
+      if (!found || found.offset >= highWatermark) return notYet ?? base;
       return { ...base, offset: found.offset, timestamp: found.timestamp };
     }
   }

@@ -27,10 +27,14 @@ export interface FollowerFetcherOptions {
   fetchMaxBytes: number;
   partitionMaxBytes: number;
   requestTimeoutMs: number;
+  /** Source address of the connection to the leader; null lets the OS choose. */
+  localAddress?: string | null;
   logger: Logger;
 }
 
-const backoffMsMin = 50;
+// Short at first: right after a leader change the new leader may not have applied the change yet
+// (UNKNOWN_LEADER_EPOCH) for a few milliseconds, and its first acks=all wait for this follower.
+const backoffMsMin = 10;
 const backoffMsMax = 1000;
 const idleWaitMs = 1000;
 
@@ -41,6 +45,9 @@ export class FollowerFetcher {
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private backoffMs = backoffMsMin;
+  /** The partitions of the request in flight (null between rounds). */
+  private roundPartitions: Set<ReplicatedPartition> | null = null;
+  private cutShort = false;
   private readonly running: Promise<void>;
 
   constructor(private readonly options: FollowerFetcherOptions) {
@@ -50,6 +57,15 @@ export class FollowerFetcher {
   wake(): void {
     this.woken = true;
     this.wakeUp?.();
+    // A partition that just started following this leader (a failover) would wait for the long
+    // poll in flight (up to fetchMaxWaitMs) before its first request, and the new leader's acks=all
+    // with it: cut that poll short by dropping the connection; the next round includes it.
+    const inFlight = this.roundPartitions;
+    if (inFlight !== null && this.options.partitions().some((partition) => !inFlight.has(partition))) {
+      this.roundPartitions = null;
+      this.cutShort = true;
+      this.connection?.close();
+    }
   }
 
   async stop(): Promise<void> {
@@ -70,7 +86,9 @@ export class FollowerFetcher {
         this.connection?.close();
         this.connection = null;
       }
-      if (failed) {
+      if (this.cutShort) {
+        this.cutShort = false; // on purpose (wake): no backoff
+      } else if (failed) {
         await this.sleep(this.backoffMs);
         this.backoffMs = Math.min(backoffMsMax, this.backoffMs * 2);
       } else {
@@ -95,8 +113,13 @@ export class FollowerFetcher {
     }
     const connection = await this.connect();
     if (connection === null) return true;
-    if (epochQueries.length > 0) return this.queryEpochs(connection, epochQueries);
-    return this.fetch(connection, fetches);
+    this.roundPartitions = new Set([...epochQueries, ...fetches].map((entry) => entry.partition));
+    try {
+      if (epochQueries.length > 0) return await this.queryEpochs(connection, epochQueries);
+      return await this.fetch(connection, fetches);
+    } finally {
+      this.roundPartitions = null;
+    }
   }
 
   private async connect(): Promise<LeaderConnection | null> {
@@ -105,7 +128,7 @@ export class FollowerFetcher {
     if (clientId === null || address === null) return null;
     if (this.connection?.isOpen && this.connectionClientId === clientId) return this.connection;
     this.connection?.close();
-    this.connection = await LeaderConnection.open(address.host, address.port, clientId, this.options.requestTimeoutMs, this.options.fetchMaxBytes + 1024 * 1024);
+    this.connection = await LeaderConnection.open(address.host, address.port, clientId, this.options.requestTimeoutMs, this.options.fetchMaxBytes + 1024 * 1024, this.options.localAddress ?? null);
     this.connectionClientId = clientId;
     return this.connection;
   }
@@ -155,13 +178,16 @@ export class FollowerFetcher {
     }, this.options.requestTimeoutMs + this.options.fetchMaxWaitMs);
     if (response.errorCode !== ErrorCode.NONE) return true;
     let failed = false;
+    // Partitions apply their answers side by side (each in its own order): their appends and
+    // fsyncs (one file each) overlap instead of queueing behind one another.
+    const applying: Array<Promise<void>> = [];
     for (const topic of response.responses) {
       for (const answer of topic.partitions) {
         const fetched = byTopic.get(topic.topic)?.find((entry) => entry.partition.partition.partition === answer.partitionIndex);
         if (!fetched) continue;
         if (answer.errorCode !== ErrorCode.NONE) failed = true;
         const diverging = answer.divergingEpoch.epoch >= 0 ? { epoch: answer.divergingEpoch.epoch, endOffset: answer.divergingEpoch.endOffset } : undefined;
-        await fetched.partition.onFetchAnswer(fetched.request, {
+        applying.push(fetched.partition.onFetchAnswer(fetched.request, {
           errorCode: answer.errorCode,
           highWatermark: answer.highWatermark,
           logStartOffset: answer.logStartOffset,
@@ -169,9 +195,13 @@ export class FollowerFetcher {
           readFromOffset: fetched.request.request.fetchOffset,
           readToOffset: fetched.request.request.fetchOffset,
           ...(diverging ? { divergingEpoch: diverging } : {}),
-        }, answer.records ?? Buffer.alloc(0));
+        }, answer.records ?? Buffer.alloc(0)));
       }
     }
+    // Every partition is done before the next round; the first failure then fails the round.
+    const applied = await Promise.allSettled(applying);
+    const rejected = applied.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (rejected) throw rejected.reason;
     return failed;
   }
 

@@ -20,7 +20,9 @@ interface Pending {
 }
 
 export class LeaderConnection {
-  private buffered: Buffer = Buffer.alloc(0);
+  /** Bytes received and not yet consumed, as they came: joined once a whole frame is here. */
+  private chunks: Buffer[] = [];
+  private bufferedBytes = 0;
   private readonly pending: Pending[] = [];
   private nextCorrelationId = 1;
   private failure: Error | null = null;
@@ -31,10 +33,10 @@ export class LeaderConnection {
     socket.on('close', () => this.fail(new LeaderConnectionError(`${address} closed the connection`)));
   }
 
-  static open(host: string, port: number, clientId: string, connectTimeoutMs: number, responseBytesMax: number): Promise<LeaderConnection> {
+  static open(host: string, port: number, clientId: string, connectTimeoutMs: number, responseBytesMax: number, localAddress: string | null = null): Promise<LeaderConnection> {
     const address = `${host}:${port}`;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port });
+      const socket = connect({ host, port, ...(localAddress !== null ? { localAddress } : {}) });
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
@@ -77,17 +79,24 @@ export class LeaderConnection {
   }
 
   private onData(chunk: Buffer): void {
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    // A Fetch answer of megabytes arrives in many chunks: joining on every chunk would copy it
+    // over and over, so they are kept apart until the frame is complete.
+    this.chunks.push(chunk);
+    this.bufferedBytes += chunk.length;
     // Bounded: each round consumes one whole frame.
-    while (this.buffered.length >= sizePrefixBytes) {
-      const size = this.buffered.readInt32BE(0);
+    while (this.bufferedBytes >= sizePrefixBytes) {
+      const head = this.chunks[0]!.length >= sizePrefixBytes ? this.chunks[0]! : this.join();
+      const size = head.readInt32BE(0);
       if (size < 4 || size > this.responseBytesMax) {
         this.fail(new LeaderConnectionError(`${this.address} sent a frame of ${size} bytes`));
         return;
       }
-      if (this.buffered.length < sizePrefixBytes + size) return;
-      const payload = this.buffered.subarray(sizePrefixBytes, sizePrefixBytes + size);
-      this.buffered = this.buffered.subarray(sizePrefixBytes + size);
+      if (this.bufferedBytes < sizePrefixBytes + size) return;
+      const all = this.join();
+      const payload = all.subarray(sizePrefixBytes, sizePrefixBytes + size);
+      const rest = all.subarray(sizePrefixBytes + size);
+      this.chunks = rest.length > 0 ? [rest] : [];
+      this.bufferedBytes = rest.length;
       const next = this.pending.shift();
       if (!next) {
         this.fail(new LeaderConnectionError(`${this.address} answered a request never sent`));
@@ -96,6 +105,11 @@ export class LeaderConnection {
       clearTimeout(next.timer);
       next.resolve(payload);
     }
+  }
+
+  private join(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.bufferedBytes)];
+    return this.chunks[0]!;
   }
 
   private fail(error: Error): void {

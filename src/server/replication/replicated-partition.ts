@@ -19,6 +19,8 @@ export interface ReplicatedPartitionHost {
   sendAlterPartition(partition: ReplicatedPartition, request: AlterPartitionRequest): void;
   /** The follower has a request to send: wake the fetcher of its leader. */
   wakeFetcher(leaderId: number): void;
+  /** This replica lost data and is in the committed ISR: tell the controller (until it is out of the ISR). */
+  reportLostData(partition: ReplicatedPartition): void;
 }
 
 export interface ProduceAnswer {
@@ -37,6 +39,16 @@ export class ReplicatedPartition {
   private followerChain: Promise<void> = Promise.resolve();
   private closed = false;
   private produceInFlight: { requestId: number; acks: Acks; timeoutMs: number } | undefined;
+  /**
+   * This replica lacks data it held (recovery cut damaged or unflushed bytes, or a read found a
+   * batch failing its CRC): from this offset on. Until committed metadata shows it outside the
+   * ISR it must not act as leader (it could answer followers with a log that lacks committed
+   * data and make them truncate theirs); the controller is told (ReplicaLostData).
+   */
+  private lostFrom: number | null = null;
+  /** Damaged bytes from this offset on: cut before fetching again as follower, then refetched. */
+  private repairFrom: number | null = null;
+  private repairing = false;
 
   constructor(
     readonly partition: Partition,
@@ -44,21 +56,76 @@ export class ReplicatedPartition {
     config: ReplicationConfig,
     private readonly host: ReplicatedPartitionHost,
     private readonly logger: Logger,
+    /** This partition's HW from replication-offset-checkpoint, if it has an entry. */
+    checkpointedHighWatermark?: number,
   ) {
     const log = partition.log;
-    // No HW checkpoint yet: start from the log start, so nothing this node holds counts as
-    // committed until a leader (or, leading, its ISR) says so. A just-opened log's tail may never
-    // have reached the other replicas.
+    // The HW starts at the checkpointed one (a real HW once, so committed), never at the log end: a
+    // just-opened log's tail may never have reached the other replicas. ReplicaLog clamps it to
+    // the log end (power loss can cut below it). Without a checkpoint: the log start, so nothing
+    // held here counts as committed until a leader (or, leading, its ISR) says so.
     partition.lowerHighWatermarkTo(log.logStartOffset);
     this.replica = new PartitionReplica(localId, config, new ReplicaLog({
       logStartOffset: log.logStartOffset,
       logEndOffset: log.logEndOffset,
       flushedOffset: log.flushedOffset,
-      highWatermark: log.logStartOffset,
+      highWatermark: checkpointedHighWatermark ?? log.logStartOffset,
       epochs: log.epochEntries(),
     }));
+    partition.setHighWatermark(this.replica.log.highWatermark);
     partition.replicated = true;
     partition.appendObserver = (nextOffset, written) => this.onLeaderAppend(nextOffset, written);
+    // Followers long-polling fetch what is written at once: their copy and fsync overlap ours.
+    partition.log.onReadable = () => {
+      if (this.replica.leader) this.partition.wakeWaiters();
+    };
+    if (log.recoveryLoss !== null) this.lostFrom = log.recoveryLoss.fromOffset;
+    // A log ending below a HW it had checkpointed lost committed data, whatever recovery saw.
+    if (checkpointedHighWatermark !== undefined && log.logEndOffset < checkpointedHighWatermark) {
+      this.lostFrom = Math.min(this.lostFrom ?? log.logEndOffset, log.logEndOffset);
+    }
+    if (log.damage !== null) this.onDamage(log.damage.fromOffset);
+    log.onDamage = (damage) => this.onDamage(damage.fromOffset);
+  }
+
+  /** Whether this replica lost data and the committed ISR still lists it (the controller must be told). */
+  get mustLeaveIsr(): boolean {
+    const state = this.replica.partitionState;
+    return this.lostFrom !== null && !this.closed && state !== undefined && state.isr.includes(this.localId);
+  }
+
+  /** Lost data not yet confirmed out of the ISR: no leader duties (see lostFrom). */
+  private get suspended(): boolean {
+    return this.lostFrom !== null;
+  }
+
+  /** A read found damaged bytes from `fromOffset` on. */
+  private onDamage(fromOffset: number): void {
+    if (this.closed) return;
+    this.logger.error('replica holds damaged data; leaving the ISR and repairing from the leader', { partition: this.key, fromOffset });
+    this.lostFrom = Math.min(this.lostFrom ?? fromOffset, fromOffset);
+    this.repairFrom = Math.min(this.repairFrom ?? fromOffset, fromOffset);
+    this.checkLoss();
+    const follower = this.replica.follower;
+    if (follower) this.host.wakeFetcher(follower.leaderId);
+  }
+
+  /** Reports the loss while the ISR lists us; forgets it once committed metadata does not. */
+  private checkLoss(): void {
+    const state = this.replica.partitionState;
+    if (this.lostFrom === null || state === undefined) return;
+    if (state.replicas.length <= 1) {
+      // No other replica to repair from or to protect: serving what is intact beats going offline.
+      this.logger.warn('single replica lost data; nothing to repair it from', { partition: this.key, fromOffset: this.lostFrom });
+      this.lostFrom = null;
+      return;
+    }
+    if (!state.isr.includes(this.localId)) {
+      this.logger.info('out of the ISR after losing data; rejoins once caught up', { partition: this.key, fromOffset: this.lostFrom, isr: state.isr, leader: state.leader });
+      this.lostFrom = null;
+      return;
+    }
+    this.host.reportLostData(this);
   }
 
   get key(): string {
@@ -69,8 +136,10 @@ export class ReplicatedPartition {
   onMetadata(state: PartitionState): void {
     const outcome = this.replica.onMetadata(state, this.host.nowMs());
     if (!outcome.accepted) return;
+    this.checkLoss();
     this.handle(outcome.actions);
     const leader = this.replica.leader;
+    if (leader && outcome.epochsChanged) this.persistLeaderEpoch(leader.leaderEpoch);
     if (leader) {
       // An ISR of one (or followers already caught up) lets the HW reach the durable end at once.
       this.handle(leader.onFlushed(this.partition.log.flushedOffset));
@@ -82,6 +151,20 @@ export class ReplicatedPartition {
 
   tick(): void {
     this.handle(this.replica.tick(this.host.nowMs()));
+  }
+
+  /**
+   * The topic's replication config as the image now says (min.insync.replicas, flush): applies at
+   * once, not at the next leader epoch; unchanged values change nothing.
+   */
+  onConfig(config: ReplicationConfig): void {
+    const current = this.replica.replicationConfig;
+    if (current.minInsyncReplicas === config.minInsyncReplicas && current.flushSync === config.flushSync && current.replicaLagTimeMaxMs === config.replicaLagTimeMaxMs) return;
+    this.logger.info('replication config changed', { partition: this.key, minInsyncReplicas: config.minInsyncReplicas, flushSync: config.flushSync });
+    this.handle(this.replica.onConfig(config));
+    // A follower that waited for an fsync under flush=sync may fetch at once now.
+    const follower = this.replica.follower;
+    if (follower) this.host.wakeFetcher(follower.leaderId);
   }
 
   onAlterPartitionResult(request: AlterPartitionRequest, result: AlterPartitionResult): void {
@@ -98,7 +181,7 @@ export class ReplicatedPartition {
    */
   async produce(records: Buffer, acks: Acks, timeoutMs: number): Promise<ProduceAnswer> {
     const leader = this.replica.leader;
-    if (!leader || leader.leaderEpoch !== this.partition.leaderEpoch) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+    if (!leader || leader.leaderEpoch !== this.partition.leaderEpoch || this.suspended) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
     const refused = leader.checkProduce(acks);
     if (refused !== ErrorCode.NONE) return { errorCode: refused };
     const requestId = this.nextRequestId++;
@@ -132,9 +215,8 @@ export class ReplicatedPartition {
       return;
     }
     this.handle(leader.onAppend(nextOffset, this.host.nowMs(), produce));
-    // Once the bytes are readable, followers long-polling for data fetch them (woken earlier, they
-    // would find nothing to read and sleep until their max wait); with flush=sync they count for
-    // the HW once fsynced here too.
+    // Followers long-polling were woken when the bytes became readable (log.onReadable); with
+    // flush=sync the batch counts for the HW once fsynced here too.
     void written.then(() => {
       this.onLocalFlush();
       this.partition.wakeWaiters();
@@ -145,7 +227,7 @@ export class ReplicatedPartition {
   async onReplicaFetch(request: ReplicaFetchRequest, maxBytes: number): Promise<{ answer: ReplicaFetchAnswer; records: Buffer }> {
     const leader = this.replica.leader;
     const empty = Buffer.alloc(0);
-    if (!leader) {
+    if (!leader || this.suspended) {
       return { answer: { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, readFromOffset: request.fetchOffset, readToOffset: request.fetchOffset }, records: empty };
     }
     const { answer, actions } = leader.onFetch(request, this.host.nowMs());
@@ -156,13 +238,47 @@ export class ReplicatedPartition {
   }
 
   onOffsetForLeaderEpoch(currentLeaderEpoch: number, requestedEpoch: number): (EpochEndOffset & { errorCode: number }) | null {
+    if (this.suspended) return null;
     return this.replica.leader?.onOffsetForLeaderEpoch(currentLeaderEpoch, requestedEpoch) ?? null;
   }
 
   // ---- Follower -------------------------------------------------------------------------------
 
   nextFollowerRequest(): OffsetForLeaderEpochRequest | FetchRequest | undefined {
-    return this.replica.follower?.nextRequest();
+    const follower = this.replica.follower;
+    if (!follower) return undefined;
+    if (this.repairFrom !== null) {
+      this.startRepair(follower.leaderId);
+      return undefined;
+    }
+    return follower.nextRequest();
+  }
+
+  /**
+   * Cuts the damaged bytes (and everything after them) before the next fetch; the follower then
+   * fetches them again from the leader. In the follower chain, so no answer is applied meanwhile;
+   * answers to fetches sent before the cut are stale afterwards and ignored by the logic.
+   */
+  private startRepair(leaderId: number): void {
+    if (this.repairing) return;
+    this.repairing = true;
+    void this.inOrder(async () => {
+      const from = this.repairFrom;
+      if (from === null || this.closed || !this.replica.follower) return;
+      const log = this.partition.log;
+      const before = log.logEndOffset;
+      await log.truncateTo(from);
+      this.partition.producers.state.truncateTo(log.logEndOffset);
+      this.partition.lowerHighWatermarkTo(log.logEndOffset);
+      this.replica.log.truncateTo(log.logEndOffset);
+      this.repairFrom = null;
+      this.logger.warn('cut damaged data; refetching it from the leader', { partition: this.key, from: before, to: log.logEndOffset });
+    }).catch((error: unknown) => {
+      this.logger.error('could not cut damaged data', { partition: this.key, error: (error as Error).message });
+    }).finally(() => {
+      this.repairing = false;
+      this.host.wakeFetcher(leaderId);
+    });
   }
 
   /** The leader's OffsetForLeaderEpoch answer: truncate as the follower logic says. */
@@ -190,10 +306,27 @@ export class ReplicatedPartition {
     this.closed = true;
     this.handle(this.replica.close());
     this.partition.appendObserver = null;
+    this.partition.log.onReadable = null;
+    this.partition.log.onDamage = null;
     this.partition.replicated = false;
   }
 
   // ---- Internals ------------------------------------------------------------------------------
+
+  /**
+   * The new epoch goes into leader-epoch-checkpoint now, in the log's write queue, so it is fsynced
+   * before any batch of it is written (and so before any is acknowledged), as the mirror has it.
+   */
+  private persistLeaderEpoch(epoch: number): void {
+    try {
+      void this.partition.log.assignLeaderEpoch(epoch).catch((error: unknown) => {
+        this.logger.error('persisting the new leader epoch failed', { partition: this.key, epoch, error: (error as Error).message });
+      });
+    } catch (error) {
+      // A failed or closing log refuses; its appends are refused as well.
+      this.logger.warn('cannot persist the new leader epoch', { partition: this.key, epoch, error: (error as Error).message });
+    }
+  }
 
   private async apply(effects: FollowerEffect[], records: Buffer, views: RecordBatchView[] = []): Promise<void> {
     const log = this.partition.log;
@@ -252,7 +385,8 @@ export class ReplicatedPartition {
           break;
         }
         case 'alter-partition':
-          this.host.sendAlterPartition(this, action.request);
+          // A replica that lost data changes no ISR (it would shrink the ISR to itself); it leaves.
+          if (!this.suspended) this.host.sendAlterPartition(this, action.request);
           break;
         case 'high-watermark':
           this.partition.setHighWatermark(action.highWatermark);

@@ -4,7 +4,7 @@
 // controller (AlterPartition) with the answers fed back; a timer for produce timeouts and ISR
 // shrinking. The broker acts only on an image that holds its own current registration: an older
 // image could name it leader of partitions it lost while it was away.
-import type { AlterPartitionControllerRequest, AlterPartitionControllerResult } from '../../controller/quorum-controller.ts';
+import type { AlterPartitionControllerRequest, AlterPartitionControllerResult, ReplicaLostDataRequest, ReplicaLostDataResult } from '../../controller/quorum-controller.ts';
 import { isClusterMetadataImage } from '../../controller/metadata-image-builder.ts';
 import type { MetadataImage } from '../../controller/metadata-image.ts';
 import { defaultReplicaLagTimeMaxMs, type AlterPartitionRequest, type AlterPartitionResult, type ReplicationConfig } from '../../replication/types.ts';
@@ -12,6 +12,7 @@ import type { Logger } from '../../util/log.ts';
 import type { Partition } from '../partition.ts';
 import type { ReplicaManager } from '../replica-manager.ts';
 import { FollowerFetcher } from './follower-fetcher.ts';
+import { HighWatermarkCheckpointWriter, highWatermarkKey, readHighWatermarkCheckpoint } from './high-watermark-checkpoint.ts';
 import { replicaClientId } from './replica-auth.ts';
 import { ReplicatedPartition } from './replicated-partition.ts';
 
@@ -22,10 +23,18 @@ export interface ReplicationManagerOptions {
   /** This process's current broker epoch; -1 before it is registered. */
   brokerEpoch(): number;
   alterPartition(request: AlterPartitionControllerRequest): Promise<AlterPartitionControllerResult>;
+  /** Tells the active controller this broker lost data of a partition (it leaves the ISR). */
+  replicaLostData?(request: ReplicaLostDataRequest): Promise<ReplicaLostDataResult>;
   replicaLagTimeMaxMs?: number;
   tickIntervalMs?: number;
   fetchMaxWaitMs?: number;
   requestTimeoutMs?: number;
+  /** Source address of the connections to partition leaders (outbound.local.host). */
+  outboundLocalHost?: string | null;
+  /** replication-offset-checkpoint in the data dir; unset: HWs are not checkpointed (they start at the log start). */
+  highWatermarkCheckpointPath?: string;
+  /** replica.high.watermark.checkpoint.interval.ms */
+  highWatermarkCheckpointIntervalMs?: number;
   logger: Logger;
 }
 
@@ -38,13 +47,23 @@ export class ReplicationManager {
   private readonly fetchers = new Map<number, FollowerFetcher>();
   /** The AlterPartition request each partition's resend loop is carrying. */
   private readonly inFlightAlter = new Map<ReplicatedPartition, AlterPartitionRequest>();
+  /** Partitions whose ReplicaLostData report is being carried (one loop each). */
+  private readonly reportingLoss = new Set<ReplicatedPartition>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   private lastImage: MetadataImage | null = null;
   private readonly logger: Logger;
+  /** Last known HW by topic id and partition: the file's content at start, then refreshed from the partitions. */
+  private readonly highWatermarks: Map<string, number>;
+  private readonly checkpointWriter: HighWatermarkCheckpointWriter | null;
+  private lastCheckpointMs: number;
 
   constructor(private readonly options: ReplicationManagerOptions) {
     this.logger = options.logger;
+    const checkpointPath = options.highWatermarkCheckpointPath;
+    this.highWatermarks = checkpointPath !== undefined ? readHighWatermarkCheckpoint(checkpointPath, options.logger) : new Map();
+    this.checkpointWriter = checkpointPath !== undefined ? new HighWatermarkCheckpointWriter(checkpointPath, options.logger) : null;
+    this.lastCheckpointMs = Date.now();
     this.timer = setInterval(() => this.tick(), options.tickIntervalMs ?? 250);
     this.timer.unref();
   }
@@ -71,8 +90,12 @@ export class ReplicationManager {
         replicated = undefined;
       }
       if (!replicated) {
-        replicated = new ReplicatedPartition(local, this.options.nodeId, this.configFor(local), this, this.logger.child(key));
+        const checkpointed = this.highWatermarks.get(highWatermarkKey(local.topicId, local.partition));
+        replicated = new ReplicatedPartition(local, this.options.nodeId, this.configFor(local), this, this.logger.child(key), checkpointed);
         this.partitions.set(key, replicated);
+      } else {
+        // ReplicaManager applied this image's topic configs to the partition just before.
+        replicated.onConfig(this.configFor(local));
       }
       replicated.onMetadata({ leader: metadata.leader, leaderEpoch: metadata.leaderEpoch, partitionEpoch: metadata.partitionEpoch, replicas: metadata.replicas, isr: metadata.isr });
     }
@@ -103,11 +126,19 @@ export class ReplicationManager {
     });
   }
 
+  reportLostData(partition: ReplicatedPartition): void {
+    if (this.reportingLoss.has(partition) || this.closed) return;
+    this.reportingLoss.add(partition);
+    void this.reportUntilOutOfIsr(partition).finally(() => this.reportingLoss.delete(partition));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
     await Promise.all([...this.fetchers.values()].map((fetcher) => fetcher.stop()));
     this.fetchers.clear();
+    // Fetchers stopped: the HWs are final for this process.
+    await this.checkpointHighWatermarks();
     for (const replicated of this.partitions.values()) replicated.close();
     this.partitions.clear();
   }
@@ -131,12 +162,55 @@ export class ReplicationManager {
     // An image applied before our registration answer arrived was skipped: act on it now.
     const image = this.options.image();
     if (image !== this.lastImage) this.onImage(image);
+    if (this.checkpointWriter !== null && Date.now() - this.lastCheckpointMs >= (this.options.highWatermarkCheckpointIntervalMs ?? 5000)) {
+      this.lastCheckpointMs = Date.now();
+      void this.checkpointHighWatermarks();
+    }
     for (const replicated of this.partitions.values()) {
       try {
         replicated.tick();
       } catch (error) {
         this.logger.error('replication tick failed', { partition: replicated.key, error: (error as Error).stack });
       }
+    }
+  }
+
+  /**
+   * Writes every replicated partition's HW (Kafka's replication-offset-checkpoint). Partitions not
+   * acted on yet keep their entry from the file, so an early write after a restart loses nothing;
+   * entries of topics the image no longer holds are dropped.
+   */
+  private checkpointHighWatermarks(): Promise<void> {
+    if (this.checkpointWriter === null) return Promise.resolve();
+    for (const replicated of this.partitions.values()) {
+      this.highWatermarks.set(highWatermarkKey(replicated.partition.topicId, replicated.partition.partition), replicated.replica.log.highWatermark);
+    }
+    const image = this.lastImage;
+    if (image !== null) {
+      for (const key of this.highWatermarks.keys()) {
+        if (!image.topicsById.has(key.slice(0, key.lastIndexOf(':')))) this.highWatermarks.delete(key);
+      }
+    }
+    return this.checkpointWriter.write(this.highWatermarks);
+  }
+
+  /**
+   * Sends ReplicaLostData until the controller has taken this broker out of the partition's ISR
+   * (the partition then learns it from committed metadata and stops asking).
+   */
+  private async reportUntilOutOfIsr(partition: ReplicatedPartition): Promise<void> {
+    const send = this.options.replicaLostData;
+    if (send === undefined) return;
+    // Bounded: stops once the committed ISR no longer lists us, on close, or after many attempts.
+    for (let attempt = 0; attempt < 10_000 && !this.closed && partition.mustLeaveIsr; attempt++) {
+      try {
+        const result = await send({ brokerId: this.options.nodeId, brokerEpoch: this.options.brokerEpoch(), topicId: partition.partition.topicId, partition: partition.partition.partition });
+        this.logger.warn('reported lost data to the controller', { partition: partition.key, errorCode: result.errorCode, isr: result.isr, leader: result.leader });
+        if (result.errorCode === 0 && !result.isr.includes(this.options.nodeId)) return;
+      } catch (error) {
+        this.logger.warn('lost-data report not answered; retrying', { partition: partition.key, error: (error as Error).message });
+      }
+      await new Promise<void>((resolve) => setTimeout(resolve, alterPartitionRetryMs).unref());
     }
   }
 
@@ -189,6 +263,7 @@ export class ReplicationManager {
         fetchMaxBytes,
         partitionMaxBytes,
         requestTimeoutMs: this.options.requestTimeoutMs ?? 5000,
+        localAddress: this.options.outboundLocalHost ?? null,
         logger: this.logger.child(`fetcher-${leaderId}`),
       }));
     }

@@ -1,0 +1,155 @@
+// The replicated produce path (issue 5, item 8 a-c): 3 real nodes on this machine, topic RF=3,
+// acks=all, min.insync.replicas=2, flush=sync (every replica fsyncs a batch before it counts),
+// 1 KiB records, leaders spread over the nodes and each request sent to its partition's leader.
+//   batched     (a) throughput with client batching: batches of --cluster-batch-bytes, pipelined
+//   perMessage  (b) throughput with one record per Produce request, --cluster-in-flight-total in flight
+//   latency     (c) send -> ack latency at a fixed --cluster-rate msgs/s, open loop, one record per request
+// Each scenario gets a fresh cluster and stops at its deadline or byte budget.
+import { join } from 'node:path';
+import { createBenchTopic, startBenchCluster, stopBenchCluster, type BenchCluster, type BenchTopicLayout } from './cluster-nodes.ts';
+import { runOpenLoop, type OpenLoopResult } from './open-loop-producer.ts';
+import { runProducer, type ProduceResult, type ProducerRoute } from './pipelined-producer.ts';
+
+export const clusterScenarioNames = ['batched', 'perMessage', 'latency'] as const;
+export type ClusterScenarioName = typeof clusterScenarioNames[number];
+
+export interface ClusterSettings {
+  scenarios: ClusterScenarioName[];
+  nodes: number;
+  partitions: number;
+  recordBytes: number;
+  batchBytes: number;
+  /** (a): connections to each leader and requests in flight on each. */
+  batchedConnectionsPerLeader: number;
+  batchedInFlightPerConnection: number;
+  /** (b): connections to each leader, and requests in flight over all of them. */
+  perMessageConnectionsPerLeader: number;
+  perMessageInFlightTotal: number;
+  /** (c) */
+  latencyRatePerSec: number;
+  latencyDurationMs: number;
+  latencyConnectionsPerLeader: number;
+  durationMs: number;
+  warmupMs: number;
+  maxBytes: number;
+  profileDir: string | null;
+  progress(message: string): void;
+}
+
+export interface ClusterConfigReport {
+  nodes: number;
+  replicationFactor: number;
+  minInsyncReplicas: number;
+  acks: 'all';
+  flush: 'sync';
+  partitions: number;
+  recordBytes: number;
+  leaders: number[];
+}
+
+/**
+ * CPU the 3 nodes spent per acknowledged message, in microseconds: steadier than the rates while
+ * other work shares the machine, and what decides the rates when the CPUs are the limit.
+ */
+interface CpuPerMessage {
+  nodesCpuUsPerMessage: number | null;
+}
+
+export interface ClusterReport {
+  config: ClusterConfigReport;
+  batched?: ProduceResult & CpuPerMessage & { connectionsPerLeader: number; inFlightPerConnection: number };
+  perMessage?: ProduceResult & CpuPerMessage & { connectionsPerLeader: number; inFlightTotal: number };
+  latency?: OpenLoopResult & CpuPerMessage & { connectionsPerLeader: number; durationMs: number };
+  targets: { batchedMsgsPerSec: number; perMessageMsgsPerSec: number; latencyP99Ms: number };
+}
+
+const TOPIC = 'bench-replicated';
+const MIN_INSYNC_REPLICAS = 2;
+
+export async function runClusterSuite(settings: ClusterSettings): Promise<ClusterReport> {
+  const report: ClusterReport = {
+    config: {
+      nodes: settings.nodes, replicationFactor: settings.nodes, minInsyncReplicas: MIN_INSYNC_REPLICAS, acks: 'all', flush: 'sync',
+      partitions: settings.partitions, recordBytes: settings.recordBytes, leaders: [],
+    },
+    // Issue 5: (a) >= 150k msgs/s, (b) >= 20k msgs/s, (c) p99 <= 3 ms at 2,000 msgs/s.
+    targets: { batchedMsgsPerSec: 150_000, perMessageMsgsPerSec: 20_000, latencyP99Ms: 3 },
+  };
+  for (const name of settings.scenarios) {
+    await withCluster(settings, async (cluster, layout) => {
+      report.config.leaders = layout.leaders;
+      const routes = routesOf(cluster, layout);
+      const nodePid = cluster.nodes.map((node) => node.process.pid);
+      const common = {
+        port: routes[0]!.port, topic: TOPIC, partitions: settings.partitions, recordBytes: settings.recordBytes, acks: -1 as const,
+        durationMs: settings.durationMs, maxBytes: settings.maxBytes, warmupMs: settings.warmupMs, nodePid, routes,
+      };
+      if (name === 'batched') {
+        settings.progress(`cluster (a) batched: ${settings.batchBytes} B batches, ${settings.batchedConnectionsPerLeader} connection(s) per leader x ${settings.batchedInFlightPerConnection} in flight`);
+        const produce = await runProducer({ ...common, connections: settings.batchedConnectionsPerLeader, inFlightPerConnection: settings.batchedInFlightPerConnection, batchBytes: settings.batchBytes });
+        settings.progress(`cluster (a) batched: ${produce.msgsPerSec} msgs/s ${produce.mbPerSec} MB/s p99 ${produce.latencyMs.p99} ms, cpu client ${produce.cpu.clientPercent} % nodes ${produce.cpu.nodesPercent?.join('/')} % (${cpuPerMessage(produce.cpu.nodePercent, produce.msgsPerSec).nodesCpuUsPerMessage} us/msg)${errorText(produce.firstError)}`);
+        report.batched = { ...produce, ...cpuPerMessage(produce.cpu.nodePercent, produce.msgsPerSec), connectionsPerLeader: settings.batchedConnectionsPerLeader, inFlightPerConnection: settings.batchedInFlightPerConnection };
+        return produce.errors > 0;
+      }
+      if (name === 'perMessage') {
+        settings.progress(`cluster (b) one record per request: ${settings.perMessageInFlightTotal} in flight over ${settings.perMessageConnectionsPerLeader} connection(s) per leader`);
+        const produce = await runProducer({
+          ...common, connections: settings.perMessageConnectionsPerLeader, inFlightPerConnection: 1, inFlightTotal: settings.perMessageInFlightTotal,
+          // Smaller than one record: every batch holds exactly one.
+          batchBytes: 1,
+        });
+        settings.progress(`cluster (b) one record per request: ${produce.msgsPerSec} msgs/s p50 ${produce.latencyMs.p50} ms p99 ${produce.latencyMs.p99} ms, cpu client ${produce.cpu.clientPercent} % nodes ${produce.cpu.nodesPercent?.join('/')} % (${cpuPerMessage(produce.cpu.nodePercent, produce.msgsPerSec).nodesCpuUsPerMessage} us/msg)${errorText(produce.firstError)}`);
+        report.perMessage = { ...produce, ...cpuPerMessage(produce.cpu.nodePercent, produce.msgsPerSec), connectionsPerLeader: settings.perMessageConnectionsPerLeader, inFlightTotal: settings.perMessageInFlightTotal };
+        return produce.errors > 0;
+      }
+      settings.progress(`cluster (c) latency at ${settings.latencyRatePerSec} msgs/s for ${settings.latencyDurationMs} ms, open loop`);
+      const latency = await runOpenLoop({
+        routes, topic: TOPIC, connectionsPerRoute: settings.latencyConnectionsPerLeader, recordBytes: settings.recordBytes, ratePerSec: settings.latencyRatePerSec,
+        durationMs: settings.latencyDurationMs, warmupMs: settings.warmupMs, acks: -1, nodePid,
+      });
+      const l = latency.latencyMs;
+      settings.progress(`cluster (c) latency: p50 ${l.p50} ms p99 ${l.p99} ms p99.9 ${l.p999} ms max ${l.max} ms (service p99 ${latency.serviceLatencyMs.p99} ms), ${latency.achievedMsgsPerSec} msgs/s, cpu nodes ${latency.cpu.nodesPercent?.join('/')} % (${cpuPerMessage(latency.cpu.nodePercent, latency.achievedMsgsPerSec).nodesCpuUsPerMessage} us/msg)${errorText(latency.firstError)}`);
+      report.latency = { ...latency, ...cpuPerMessage(latency.cpu.nodePercent, latency.achievedMsgsPerSec), connectionsPerLeader: settings.latencyConnectionsPerLeader, durationMs: settings.latencyDurationMs };
+      return latency.errors > 0;
+    });
+  }
+  return report;
+}
+
+function cpuPerMessage(nodesPercent: number | null, msgsPerSec: number): CpuPerMessage {
+  // percent of one core = 10^4 us of CPU per second.
+  return { nodesCpuUsPerMessage: nodesPercent === null || msgsPerSec <= 0 ? null : Math.round((nodesPercent * 10_000) / msgsPerSec) };
+}
+
+function errorText(error: string | null): string {
+  return error ? ` ERROR ${error}` : '';
+}
+
+/** Each leader with the partitions it leads. */
+function routesOf(cluster: BenchCluster, layout: BenchTopicLayout): ProducerRoute[] {
+  return cluster.nodes.flatMap((node) => {
+    const partitions = layout.leaders.flatMap((leader, partition) => (leader === node.nodeId ? [partition] : []));
+    return partitions.length > 0 ? [{ port: node.process.kafkaPort, partitions }] : [];
+  });
+}
+
+/** `body` returns true when it saw errors: the nodes' logs are then kept. */
+async function withCluster(settings: ClusterSettings, body: (cluster: BenchCluster, layout: BenchTopicLayout) => Promise<boolean>): Promise<void> {
+  const env: Record<string, string> = {};
+  if (settings.profileDir) {
+    env['NODE_OPTIONS'] = `--import tsx --import ${join(import.meta.dirname, 'cpu-profile-hook.ts')}`;
+    env['BENCH_CPU_PROFILE_DIR'] = settings.profileDir;
+  }
+  const cluster = await startBenchCluster(settings.nodes, [
+    '--log.flush', 'sync', '--min.insync.replicas', String(MIN_INSYNC_REPLICAS), '--default.replication.factor', String(settings.nodes),
+    '--offsets.topic.num.partitions', '1',
+  ], env);
+  let keepLogs = true;
+  try {
+    const layout = await createBenchTopic(cluster, TOPIC, settings.partitions, { 'min.insync.replicas': String(MIN_INSYNC_REPLICAS), flush: 'sync' });
+    keepLogs = await body(cluster, layout);
+  } finally {
+    const codes = await stopBenchCluster(cluster, keepLogs);
+    if (keepLogs || codes.some((code) => code !== 0)) settings.progress(`cluster exit codes ${codes.join(', ')}; logs kept in ${cluster.baseDir}`);
+  }
+}
