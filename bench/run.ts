@@ -9,6 +9,8 @@
 //   npm run bench -- --only disk        one suite: disk, single, sweep, cluster (comma list)
 //   npm run -s bench -- --only cluster  3 nodes, RF=3, acks=all, min ISR 2, flush=sync (bench/cluster.ts)
 //   npm run -s bench -- --only cluster --cluster-scenarios latency   one of batched, perMessage, latency
+//   npm run -s bench -- --only failover  SIGKILL/SIGTERM failover times on 3 nodes (bench/failover.ts;
+//                                       --failover-trials N, --failover-cases sigkill,sigterm,sigkillController)
 //   npm run bench -- --only single --record-bytes 1024 --acks 1 --flush async --in-flight 64
 //   npm run bench -- --produce-only        skip the consume and tail phases
 //   npm run bench -- --profile-dir /tmp/prof   nodes write a V8 CPU profile there on exit
@@ -25,6 +27,7 @@ import { removeDir, startTide, stopTide, type TideProcess } from '../test/helper
 import { BenchConnection } from './connection.ts';
 import { consume, type ConsumeOptions, type ConsumeResult } from './consumer.ts';
 import { measureDisk, type DiskReport } from './disk.ts';
+import { failoverCaseNames, parseFailoverCases, runFailoverBench, type FailoverCaseName } from './failover.ts';
 import { clusterScenarioNames, runClusterSuite, type ClusterScenarioName, type ClusterSettings } from './cluster.ts';
 import { runProducer, type ProduceResult, type ProducerOptions } from './pipelined-producer.ts';
 import { round } from './stats.ts';
@@ -54,12 +57,13 @@ interface Settings {
   partitionMaxBytes: number;
   profileDir: string | null;
   produceOnly: boolean;
+  failover: { trials: number; cases: FailoverCaseName[] };
   cluster: Omit<ClusterSettings, 'durationMs' | 'warmupMs' | 'maxBytes' | 'profileDir' | 'progress'>;
 }
 
 // Suites in the order they run. Failover times (issue 5 item 8d) are to come as their own suite
 // (bench/failover.ts), listed here and run from main() like the cluster suite.
-const SUITES = ['disk', 'single', 'sweep', 'cluster'];
+const SUITES = ['disk', 'single', 'sweep', 'cluster', 'failover'];
 
 interface Scenario {
   recordBytes: number;
@@ -113,6 +117,8 @@ function parseSettings(argv: string[]): Settings {
       'cluster-in-flight-total': { type: 'string', default: '1000' },
       'cluster-rate': { type: 'string', default: '2000' },
       'cluster-latency-ms': { type: 'string' },
+      'failover-trials': { type: 'string' },
+      'failover-cases': { type: 'string', default: failoverCaseNames.join(',') },
     },
   });
   const quick = values.quick === true;
@@ -153,6 +159,7 @@ function parseSettings(argv: string[]): Settings {
     partitionMaxBytes: positive('partition-max-bytes', values['partition-max-bytes']!),
     profileDir: values['profile-dir'] ?? null,
     produceOnly: values['produce-only'] === true,
+    failover: { trials: positive('failover-trials', values['failover-trials'] ?? (quick ? '2' : '5')), cases: parseFailoverCases(values['failover-cases']!) },
     cluster: {
       scenarios: clusterScenarios,
       nodes: 3,
@@ -402,6 +409,9 @@ async function main(): Promise<void> {
     result['cluster'] = await runClusterSuite({
       ...settings.cluster, durationMs: settings.durationMs, warmupMs: settings.warmupMs, maxBytes: settings.maxBytes, profileDir: settings.profileDir, progress,
     });
+  }
+  if (settings.suites.has('failover')) {
+    result['failover'] = await runFailoverBench({ ...settings.failover, nodeArgs: [], keepLogs: false, progress });
   }
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }

@@ -6,7 +6,8 @@
 // UNKNOWN_TOPIC_OR_PARTITION; a null topic list answers only partitions that needed an election);
 // unclean election only when the topic or the broker default allows it (on fencing, on unfencing,
 // on turning the config on), each one warned about and counted; without it the partition stays
-// leaderless until an ISR member returns. Every election bumps the leader epoch.
+// leaderless until an ISR member returns. Every election bumps the leader epoch. The electLeaders
+// controller RPC refuses malformed fields before the controller sees them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/error-codes.ts';
@@ -15,7 +16,8 @@ import type { PartitionMetadata } from '../../src/controller/metadata-image.ts';
 import { leaderImbalance, preferredLeaderMoves } from '../../src/controller/leader-balance.ts';
 import { electOnDemand, electPartition, isUncleanElection } from '../../src/controller/partition-election.ts';
 import type { ControllerDeps } from '../../src/controller/quorum-controller.ts';
-import type { Logger } from '../../src/util/log.ts';
+import { serveControllerRequest } from '../../src/cluster/controller-rpc.ts';
+import { silentLogger, type Logger } from '../../src/util/log.ts';
 import { FakeQuorum } from './fake-quorum.ts';
 
 const topicIdOf = (n: number) => n.toString(16).padStart(32, '0');
@@ -252,8 +254,6 @@ test('unclean election on unfencing, and the broker default', async () => {
 });
 
 test('the electLeaders controller RPC checks every field before the controller sees it', async () => {
-  const { serveControllerRequest } = await import('../../src/cluster/controller-rpc.ts');
-  const { silentLogger } = await import('../../src/util/log.ts');
   const calls: unknown[] = [];
   const controller = { electLeaders: async (type: string, topics: unknown) => { calls.push([type, topics]); return { topics: [], offset: 3 }; } };
   const host = {
