@@ -11,7 +11,7 @@
 // restarted and waited for until it is back in the ISR. Default settings unless --failover-args.
 //
 //   node --import tsx bench/failover.ts [--trials 5] [--cases sigkill,sigterm,sigkillController]
-//                                      [--args "--broker.connection.loss.fence.ms 300"] [--keep-logs]
+//                                      [--args="--broker.connection.loss.fence.ms 300"] [--keep-logs]
 // or through `npm run bench -- --only failover`. JSON on stdout, progress on stderr.
 import { parseArgs } from 'node:util';
 import { createTopicsCodec } from '../src/protocol/messages/create-topics.ts';

@@ -271,6 +271,11 @@ export class ClusterMembership implements ControllerRpcHost {
     });
     this.driver = driver;
     driver.onLeaderChange((leaderId) => this.onLeaderChange(leaderId));
+    // A leader whose connection closed and whose port then refuses a new one is gone: elect now
+    // rather than after a whole election timeout of silence (Raft.leaderUnreachable).
+    for (const [nodeId, link] of this.links) link.onAttemptFailed(() => {
+      if (driver.leaderId === nodeId && !driver.isLeader) driver.leaderUnreachable();
+    });
     driver.onFatal((error) => options.onFatal(error));
     // What this node had committed before it stopped is replayed from its own log, without peers.
     await this.waitFor(() => committedAtStart === 0 || this.metadata.visibleOffset >= committedAtStart, 30_000, 'replaying the local metadata log');

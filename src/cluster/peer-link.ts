@@ -1,7 +1,10 @@
 // An outgoing connection to another node's internal listener, kept up with reconnects (backoff
 // 50 ms doubling to 1 s). Raft frames are best effort: while the link is down or its socket buffer
 // is over the limit they are dropped (Raft resends). RPCs wait for the connection, up to their
-// timeout, and fail when it breaks: the caller decides whether to retry elsewhere.
+// timeout, and fail when it breaks, or at once while the peer refuses connections (its process is
+// likely gone): the caller decides whether to retry elsewhere. Listeners hear of a lost connection
+// (onLost; one reconnect attempt follows at once) and of failed attempts (onAttemptFailed): the
+// broker heartbeats again, and a follower whose Raft leader refuses ends its lease.
 import { connect, type Socket } from 'node:net';
 import { FrameDecoder } from '../network/frame-decoder.ts';
 import type { Logger } from '../util/log.ts';
@@ -35,12 +38,15 @@ interface PendingRequest {
 export class PeerLink {
   private socket: Socket | null = null;
   private connected = false;
+  /** The last connection attempt failed (refused, unreachable): the peer is likely down. */
+  private lastAttemptFailed = false;
   private closed = false;
   private backoffMs = 50;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private nextCorrelationId = 1;
   private readonly pending = new Map<number, PendingRequest>();
   private readonly lostListeners = new Set<() => void>();
+  private readonly attemptFailedListeners = new Set<() => void>();
   droppedRaftFrames = 0;
 
   constructor(
@@ -61,6 +67,11 @@ export class PeerLink {
     this.lostListeners.add(listener);
   }
 
+  /** Called each time a connection attempt fails (refused, unreachable): the peer's process is likely gone. */
+  onAttemptFailed(listener: () => void): void {
+    this.attemptFailedListeners.add(listener);
+  }
+
   sendRaft(message: Uint8Array): void {
     if (this.closed) return;
     this.ensureConnecting();
@@ -79,6 +90,12 @@ export class PeerLink {
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId % 0xffff_fffe) + 1;
     const frame = encodeJsonFrame(FrameKind.Request, correlationId, body);
+    if (!this.connected && this.lastAttemptFailed) {
+      // Fail now rather than wait out the reconnect backoff (up to a second): the caller tries
+      // another node (a new controller after this one died). A new attempt starts meanwhile.
+      this.ensureConnecting();
+      if (!this.connected) return Promise.reject(new PeerUnavailableError(`${this.host}:${this.port} is not reachable (last connection attempt failed)`));
+    }
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
@@ -110,6 +127,7 @@ export class PeerLink {
     const decoder = new FrameDecoder(internalFrameBytesMax);
     socket.on('connect', () => {
       this.connected = true;
+      this.lastAttemptFailed = false;
       this.backoffMs = 50;
       for (const entry of this.pending.values()) {
         if (entry.sent) continue;
@@ -136,6 +154,8 @@ export class PeerLink {
     socket.on('error', (error) => this.logger.debug('link error', { peer: `${this.host}:${this.port}`, error: error.message }));
     socket.on('close', () => {
       const wasConnected = this.connected;
+      if (!wasConnected) this.lastAttemptFailed = true;
+      if (!wasConnected && !this.closed) for (const listener of this.attemptFailedListeners) listener();
       this.connected = false;
       this.socket = null;
       // Answers to requests already sent are lost with the connection. Unsent ones wait for the next
@@ -154,8 +174,9 @@ export class PeerLink {
       }
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = null;
-        // Reconnect eagerly only while someone waits; Raft traffic reconnects on its own next send.
-        if (this.pending.size > 0) this.ensureConnecting();
+        // Reconnect eagerly while someone waits, and once after losing a working connection (so a
+        // dead peer shows as refused at once); Raft traffic reconnects on its own next send.
+        if (this.pending.size > 0 || wasConnected) this.ensureConnecting();
       }, this.backoffMs);
       this.reconnectTimer.unref();
       this.backoffMs = Math.min(this.backoffMs * 2, this.limits.reconnectBackoffMsMax);

@@ -167,6 +167,11 @@ export class RaftDriver {
     return promise;
   }
 
+  /** The transport's hint that the leader's process is gone; shortens the wait for an election (Raft.leaderUnreachable). */
+  leaderUnreachable(): void {
+    if (!this.stopped) this.node.leaderUnreachable();
+  }
+
   /** Hands leadership to `to` (used before this node shuts down); no-op unless we lead. */
   transferLeadership(to: NodeId): void {
     this.node.transferLeadership(to);

@@ -150,7 +150,8 @@ export async function recoverLog(context: RecoveryContext): Promise<RecoveredLog
   if (epochs.cache.truncateFromEnd(logEndOffset)) epochs.dirty = true;
   if (epochs.cache.truncateFromStart(logStartOffset)) epochs.dirty = true;
   if (epochs.dirty) await writeFileAtomic(join(dir, LEADER_EPOCH_FILE), epochs.cache.encode(), context.onFsync);
-  const loss = dataLoss(marker, notes, logEndOffset, context);
+  // A directory without segments is a partition created just now: it held nothing to lose.
+  const loss = bases.length === 0 ? null : dataLoss(marker, notes, logEndOffset, context);
   if (loss !== null) logger.error('this replica lost data it held before', { dir, fromOffset: loss.fromOffset, reason: loss.reason });
   return { segments, logStartOffset, logEndOffset, epochs: epochs.cache, cleanShutdown: marker !== null, loss };
 }

@@ -30,8 +30,10 @@ let cluster: TideCluster;
 
 before(async () => {
   cluster = await startCluster(3, [
-    '--replica.lag.time.max.ms', '3000', '--offsets.topic.num.partitions', '1', '--min.insync.replicas', '2',
-    '--offsets.commit.timeout.ms', '3000', '--replica.high.watermark.checkpoint.interval.ms', '200',
+    // The commit timeout stays well below the lag limit: frozen followers must not be shrunk out
+    // of the ISR (with ISR = [coordinator], killing it would leave the partition offline).
+    '--replica.lag.time.max.ms', '15000', '--offsets.topic.num.partitions', '1', '--min.insync.replicas', '2',
+    '--offsets.commit.timeout.ms', '2000', '--replica.high.watermark.checkpoint.interval.ms', '200',
     // Leadership stays where failover put it, so the test knows which node coordinates.
     '--auto.leader.rebalance.enable', 'false',
   ]);

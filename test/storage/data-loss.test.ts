@@ -43,6 +43,19 @@ test('a clean close followed by a truncated segment is lost data; an untouched o
   });
 });
 
+test('a partition created just now lost nothing, whatever its flush mode; reopened after a crash with flush=async it may have', async () => {
+  await withTempDir(async (dir) => {
+    const created = await PartitionLog.open(dir, testConfig({ flush: 'async' }), { logger: silentLogger });
+    assert.equal(created.recoveryLoss, null, 'a brand-new partition must not leave the ISR it was just given');
+    await created.append(makeBatch('only', 1, { valueBytes: 10 }), 1);
+    await created.close();
+    await rm(join(dir, CLEAN_SHUTDOWN_FILE)); // as if the process had died
+    const reopened = await PartitionLog.open(dir, testConfig({ flush: 'async' }), { logger: silentLogger });
+    assert.notEqual(reopened.recoveryLoss, null);
+    await reopened.close();
+  });
+});
+
 test('after a crash: a torn final write is no loss with flush=sync, a loss with flush=async; a corrupt batch with data after it always is', async () => {
   for (const flush of ['sync', 'async'] as const) {
     await withTempDir(async (dir) => {

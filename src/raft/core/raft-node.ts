@@ -66,6 +66,11 @@ export class RaftNode {
     this.raft.step(makeMessage({ type: MessageType.Hup, from: this.raft.id }));
   }
 
+  /** The leader's process looks gone (connection refused): end the lease now (Raft.leaderUnreachable). */
+  leaderUnreachable(): void {
+    this.raft.leaderUnreachable();
+  }
+
   /**
    * Hands the core a message from another node. Local message kinds, messages for another node and
    * messages from non-members are dropped: they can only come from a confused or hostile peer.

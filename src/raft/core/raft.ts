@@ -281,6 +281,19 @@ export class Raft {
 
   // ---- elections ----------------------------------------------------------------------------
 
+  /**
+   * A hint from the transport that the leader's process is gone (its connection closed and a new
+   * one was refused): end this follower's lease now rather than after electionTicks of silence. It
+   * then grants pre-votes, and campaigns after the random part of its timeout (0 to electionTicks
+   * ticks from now), so followers that all get the hint at once do not split the vote. Liveness
+   * only: the next message from a live leader restarts the lease, and until then a pre-vote is
+   * refused by every node still in its lease, the leader included.
+   */
+  leaderUnreachable(): void {
+    if (this.role !== 'follower' || this.lead === NO_NODE) return;
+    this.electionElapsed = Math.max(this.electionElapsed, this.electionTicks);
+  }
+
   hup(kind: CampaignKind): void {
     if (!this.promotable()) return;
     this.campaign(kind);
