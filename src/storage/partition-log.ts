@@ -171,8 +171,11 @@ export class PartitionLog {
   }
 
   updateConfig(config: Partial<LogConfig>): void {
+    const before = this.config;
     this.config = resolveLogConfig({ ...this.config, ...config });
-    this.startFlushTimer();
+    // Restarting the timer on every call would postpone the periodic flush forever when metadata
+    // images (which call this) arrive more often than flush.ms.
+    if (before.flush !== this.config.flush || before.flushMs !== this.config.flushMs) this.startFlushTimer();
   }
 
   // ------------------------------------------------------------------ leader epochs

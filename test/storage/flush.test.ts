@@ -101,3 +101,19 @@ test('switching a live log from async to sync takes effect on the next append', 
     await log.close();
   });
 });
+
+test('flush=async: config updates arriving faster than flush.ms do not postpone the periodic flush', async () => {
+  await withTempDir(async (dir) => {
+    const log = await PartitionLog.open(dir, testConfig({ flush: 'async', flushMs: 200 }), { logger: silentLogger });
+    await log.append(makeBatch('a', 2), 0);
+    assert.equal(log.flushedOffset, 0, 'not flushed at once');
+    // Metadata images (a cluster's ISR changes, registrations) reach every partition as updateConfig.
+    const deadline = Date.now() + 10_000;
+    while (log.flushedOffset < 2 && Date.now() < deadline) {
+      log.updateConfig({ retentionMs: -1 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(log.flushedOffset, 2, 'the timer flushed while updates kept coming');
+    await log.close();
+  });
+});
