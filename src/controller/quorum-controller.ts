@@ -13,7 +13,7 @@ import { ErrorCode } from '../protocol/error-codes.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { BrokerLiveness, type FenceReason, type HeartbeatConnection } from './broker-liveness.ts';
 import { isClusterMetadataImage, partitionRecord, type ClusterMetadataImage } from './metadata-image-builder.ts';
-import type { MetadataImage } from './metadata-image.ts';
+import type { MetadataImage, PartitionMetadata, TopicMetadata } from './metadata-image.ts';
 import { metadataRecordLimits, type MetadataRecord } from './metadata-records.ts';
 import { preferredLeaderMoves, type LeaderBalanceSettings } from './leader-balance.ts';
 import { planElections, type ElectLeadersAnswer, type ElectLeadersTopic } from './elect-leaders-plan.ts';
@@ -299,13 +299,9 @@ export class QuorumController {
     return this.serialised(async () => {
       const image = this.image();
       const refused = (errorCode: number): AlterPartitionControllerResult => ({ errorCode, leaderEpoch: -1, partitionEpoch: -1, isr: [], offset: image.appliedOffset });
-      const broker = image.brokers.get(request.brokerId);
-      if (broker === undefined) return refused(ErrorCode.BROKER_ID_NOT_REGISTERED);
-      const epochProblem = compareBrokerEpoch(request.brokerEpoch, broker.brokerEpoch);
-      if (epochProblem !== ErrorCode.NONE) return refused(epochProblem);
-      const topic = image.topicsById.get(request.topicId);
-      const partition = topic?.partitions[request.partition];
-      if (topic === undefined || partition === undefined) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      const target = reportedPartition(image, request);
+      if (typeof target === 'number') return refused(target);
+      const { topic, partition } = target;
       if (request.leaderEpoch !== partition.leaderEpoch) return refused(request.leaderEpoch < partition.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH);
       if (partition.leader !== request.brokerId) return refused(ErrorCode.NOT_LEADER_OR_FOLLOWER);
       if (request.partitionEpoch !== partition.partitionEpoch) return refused(ErrorCode.INVALID_UPDATE_VERSION);
@@ -337,13 +333,9 @@ export class QuorumController {
     return this.serialised(async () => {
       const image = this.image();
       const refused = (errorCode: number): ReplicaLostDataResult => ({ errorCode, isr: [], leader: -1, leaderEpoch: -1, partitionEpoch: -1, offset: image.appliedOffset });
-      const broker = image.brokers.get(request.brokerId);
-      if (broker === undefined) return refused(ErrorCode.BROKER_ID_NOT_REGISTERED);
-      const epochProblem = compareBrokerEpoch(request.brokerEpoch, broker.brokerEpoch);
-      if (epochProblem !== ErrorCode.NONE) return refused(epochProblem);
-      const topic = image.topicsById.get(request.topicId);
-      const partition = topic?.partitions[request.partition];
-      if (topic === undefined || partition === undefined) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      const target = reportedPartition(image, request);
+      if (typeof target === 'number') return refused(target);
+      const { topic, partition } = target;
       const isLive = (nodeId: number): boolean => image.brokers.get(nodeId)?.fenced === false;
       const next = removeReplicaWithLostData(partition, request.brokerId, isLive);
       if (next === null) return { errorCode: ErrorCode.NONE, isr: [...partition.isr], leader: partition.leader, leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch, offset: image.appliedOffset };
@@ -560,3 +552,19 @@ function registrationProblem(request: BrokerRegistrationRequest): string | null 
   }
   return null;
 }
+
+/**
+ * The partition a broker's request (AlterPartition, ReplicaLostData) is about, or the error code
+ * that refuses it: the broker must be registered with this very epoch and the partition must exist.
+ */
+function reportedPartition(image: ClusterMetadataImage, request: { brokerId: number; brokerEpoch: number; topicId: string; partition: number }): number | { topic: TopicMetadata; partition: PartitionMetadata } {
+  const broker = image.brokers.get(request.brokerId);
+  if (broker === undefined) return ErrorCode.BROKER_ID_NOT_REGISTERED;
+  const epochProblem = compareBrokerEpoch(request.brokerEpoch, broker.brokerEpoch);
+  if (epochProblem !== ErrorCode.NONE) return epochProblem;
+  const topic = image.topicsById.get(request.topicId);
+  const partition = topic?.partitions[request.partition];
+  if (topic === undefined || partition === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  return { topic, partition };
+}
+
