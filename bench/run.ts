@@ -4,7 +4,7 @@
 // document on stdout, progress on stderr. Not part of `npm test`: figures depend on the machine.
 // `npm run -s bench > report.json` keeps npm's own banner out of stdout.
 //
-//   npm run bench                       full run (about 15 s of produce per scenario)
+//   npm run bench                       full run: disk, single, cluster, failover (about 15 s of produce per scenario)
 //   npm run bench -- --quick            short runs
 //   npm run bench -- --only disk        one suite: disk, single, sweep, cluster (comma list)
 //   npm run -s bench -- --only cluster  3 nodes, RF=3, acks=all, min ISR 2, flush=sync (bench/cluster.ts)
@@ -90,7 +90,7 @@ function parseSettings(argv: string[]): Settings {
     args: argv,
     options: {
       quick: { type: 'boolean', default: false },
-      only: { type: 'string', default: 'disk,single' },
+      only: { type: 'string', default: 'disk,single,cluster,failover' },
       'record-bytes': { type: 'string', default: '100,1024' },
       acks: { type: 'string', default: '1,all' },
       flush: { type: 'string', default: 'async,sync' },
