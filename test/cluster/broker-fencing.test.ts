@@ -11,22 +11,13 @@
 // Timing is not asserted: a session of 600 s makes any failover within the hang guards proof enough.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withClient } from '../../src/cli/client/tide-client.ts';
 import { ErrorCode } from '../../src/protocol/error-codes.ts';
-import { createTopicsCodec } from '../../src/protocol/messages/create-topics.ts';
 import { defaultProduceRequest, produceCodec } from '../../src/protocol/messages/produce.ts';
 import { buildRecordBatchSync } from '../../src/protocol/records.ts';
+import { createTopic, stopTestCluster, waitFor } from '../helpers/cluster-topics.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { readLog } from '../helpers/tide-process.ts';
-import { bootstrapOf, eventually, killNode, liveNodes, startCluster, startNode, stopCluster, type TideCluster } from '../helpers/tide-cluster.ts';
-
-interface PartitionView { leader: number; isr: number[] }
-
-async function partitionOn(cluster: TideCluster, nodeId: number, topic: string): Promise<PartitionView> {
-  const response = await fetch(`http://127.0.0.1:${cluster.nodes.get(nodeId)!.process!.httpPort}/api/v1/topics/${topic}`);
-  if (!response.ok) throw new Error(`GET topic ${topic} on node ${nodeId}: ${response.status}`);
-  return (await response.json() as { partitionDetails: PartitionView[] }).partitionDetails[0]!;
-}
+import { eventually, killNode, liveNodes, startCluster, startNode, type TideCluster } from '../helpers/tide-cluster.ts';
 
 async function controllerOf(cluster: TideCluster): Promise<number> {
   return eventually('an active controller', 30_000, async () => {
@@ -45,24 +36,10 @@ async function brokerState(cluster: TideCluster, viaNode: number, nodeId: number
   return body.brokers.find((broker) => broker.nodeId === nodeId)?.state;
 }
 
-async function createTopic(cluster: TideCluster, name: string, replicas: number[]): Promise<void> {
-  await eventually(`topic ${name} created`, 30_000, () => withClient(bootstrapOf(cluster, replicas[1]!), async (client) => {
-    const { body } = await client.bootstrap.send(createTopicsCodec, {
-      topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: replicas }], configs: [] }],
-      timeoutMs: 30_000,
-      validateOnly: false,
-    });
-    const errorCode = body.topics[0]!.errorCode;
-    return errorCode === ErrorCode.NONE || errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
-  }));
-  await waitFor(cluster, replicas[1]!, name, 'full ISR led by the first replica', (view) => view.leader === replicas[0] && view.isr.length === replicas.length);
-}
-
-function waitFor(cluster: TideCluster, viaNode: number, topic: string, what: string, condition: (view: PartitionView) => boolean, timeoutMs = 60_000): Promise<PartitionView> {
-  return eventually(`${topic}: ${what}`, timeoutMs, async () => {
-    const view = await partitionOn(cluster, viaNode, topic);
-    return condition(view) ? view : undefined;
-  });
+/** Creates the topic through its second replica and waits until the first leads it with a full ISR. */
+async function createLedTopic(cluster: TideCluster, name: string, replicas: number[]): Promise<void> {
+  await createTopic(cluster, name, replicas, { via: replicas[1]! });
+  await waitFor(cluster, replicas[1]!, name, 'full ISR led by the first replica', (view) => view.leader === replicas[0] && view.isr.length === replicas.length, 60_000);
 }
 
 async function produceAcksAll(cluster: TideCluster, leader: number, topic: string, value: string): Promise<number> {
@@ -89,34 +66,32 @@ const common = ['--min.insync.replicas', '2', '--log.flush', 'sync', '--offsets.
 
 describe('with a 600 s broker session', () => {
   let cluster: TideCluster;
-  after(async () => {
-    if (cluster) await stopCluster(cluster);
-  });
+  after(() => stopTestCluster(cluster));
 
   test('a SIGKILLed partition leader is fenced when its heartbeat connection closes', async () => {
     cluster = await startCluster(3, [...common, '--broker.session.timeout.ms', '600000']);
     const controller = await controllerOf(cluster);
     const victim = [1, 2, 3].find((id) => id !== controller)!;
     const others = [1, 2, 3].filter((id) => id !== victim);
-    await createTopic(cluster, 'killed', [victim, ...others]);
+    await createLedTopic(cluster, 'killed', [victim, ...others]);
     await killNode(cluster, victim);
-    const after = await waitFor(cluster, controller, 'killed', 'a new leader', (view) => view.leader !== victim && view.leader >= 0);
+    const after = await waitFor(cluster, controller, 'killed', 'a new leader', (view) => view.leader !== victim && view.leader >= 0, 60_000);
     assert.ok(others.includes(after.leader));
     assert.deepEqual([...after.isr].sort(), [...others].sort());
     assert.ok(await fencedFor(cluster, controller, victim, 'connection lost'), 'the controller fenced it for the lost connection');
     assert.equal(await produceAcksAll(cluster, after.leader, 'killed', 'after-failover'), ErrorCode.NONE);
 
     await startNode(cluster, victim);
-    await waitFor(cluster, controller, 'killed', 'the restarted node back in the ISR', (view) => view.isr.length === 3);
+    await waitFor(cluster, controller, 'killed', 'the restarted node back in the ISR', (view) => view.isr.length === 3, 60_000);
     assert.equal(await brokerState(cluster, controller, victim), 'online');
   });
 
   test('a SIGKILLed controller that leads a partition is fenced by the next controller', async () => {
     const controller = await controllerOf(cluster);
     const others = [1, 2, 3].filter((id) => id !== controller);
-    await createTopic(cluster, 'killed-controller', [controller, ...others]);
+    await createLedTopic(cluster, 'killed-controller', [controller, ...others]);
     await killNode(cluster, controller);
-    const after = await waitFor(cluster, others[0]!, 'killed-controller', 'a new leader', (view) => view.leader !== controller && view.leader >= 0);
+    const after = await waitFor(cluster, others[0]!, 'killed-controller', 'a new leader', (view) => view.leader !== controller && view.leader >= 0, 60_000);
     assert.ok(others.includes(after.leader));
     const successor = await controllerOf(cluster);
     assert.notEqual(successor, controller);
@@ -124,29 +99,25 @@ describe('with a 600 s broker session', () => {
     assert.equal(await produceAcksAll(cluster, after.leader, 'killed-controller', 'after-failover'), ErrorCode.NONE);
 
     await startNode(cluster, controller);
-    await waitFor(cluster, successor, 'killed-controller', 'the restarted node back in the ISR', (view) => view.isr.length === 3);
+    await waitFor(cluster, successor, 'killed-controller', 'the restarted node back in the ISR', (view) => view.isr.length === 3, 60_000);
   });
 });
 
 describe('with a 3 s broker session', () => {
   let cluster: TideCluster;
-  after(async () => {
-    if (cluster) {
-      for (const node of liveNodes(cluster)) node.process!.child.kill('SIGCONT');
-      await stopCluster(cluster);
-    }
-  });
+  // (stopCluster sends SIGCONT to every live node first.)
+  after(() => stopTestCluster(cluster));
 
   test('a SIGSTOPped broker is fenced by its session only, and unfenced after SIGCONT', async () => {
     cluster = await startCluster(3, [...common, '--broker.session.timeout.ms', '3000', '--broker.heartbeat.interval.ms', '500']);
     const controller = await controllerOf(cluster);
     const victim = [1, 2, 3].find((id) => id !== controller)!;
     const others = [1, 2, 3].filter((id) => id !== victim);
-    await createTopic(cluster, 'paused', [victim, ...others]);
+    await createLedTopic(cluster, 'paused', [victim, ...others]);
     const pid = cluster.nodes.get(victim)!.process!.pid;
     process.kill(pid, 'SIGSTOP');
     try {
-      const after = await waitFor(cluster, controller, 'paused', 'a new leader', (view) => view.leader !== victim && view.leader >= 0);
+      const after = await waitFor(cluster, controller, 'paused', 'a new leader', (view) => view.leader !== victim && view.leader >= 0, 60_000);
       assert.ok(others.includes(after.leader));
       assert.equal(await brokerState(cluster, controller, victim), 'fenced');
       assert.ok(await fencedFor(cluster, controller, victim, 'session expired'), 'fenced for its session');
@@ -155,6 +126,6 @@ describe('with a 3 s broker session', () => {
       process.kill(pid, 'SIGCONT');
     }
     await eventually('the resumed broker is unfenced', 60_000, async () => ((await brokerState(cluster, controller, victim)) === 'online' ? true : undefined));
-    await waitFor(cluster, controller, 'paused', 'the resumed broker back in the ISR', (view) => view.isr.length === 3);
+    await waitFor(cluster, controller, 'paused', 'the resumed broker back in the ISR', (view) => view.isr.length === 3, 60_000);
   });
 });

@@ -18,14 +18,13 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { corruptFile, crcCoveredPosition, listSegmentFiles, type CorruptionKind } from '../../src/chaos/disk-faults.ts';
-import { withClient } from '../../src/cli/client/tide-client.ts';
 import { ErrorCode } from '../../src/protocol/error-codes.ts';
-import { createTopicsCodec } from '../../src/protocol/messages/create-topics.ts';
 import { defaultFetchRequest, defaultFetchRequestFetchPartition, defaultFetchRequestFetchTopic, fetchCodec } from '../../src/protocol/messages/fetch.ts';
 import { iterateBatches } from '../../src/protocol/record-batch.ts';
+import { createTopic, partitionOn, stopTestCluster, waitForIsr } from '../helpers/cluster-topics.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { readPartition } from '../helpers/read-all.ts';
-import { bootstrapOf, eventually, killNode, liveNodes, startCluster, startNode, stopCluster, stopNode, type TideCluster } from '../helpers/tide-cluster.ts';
+import { bootstrapOf, eventually, killNode, liveNodes, startCluster, startNode, stopNode, type TideCluster } from '../helpers/tide-cluster.ts';
 
 let cluster: TideCluster;
 
@@ -36,39 +35,7 @@ before(async () => {
   ]);
 });
 
-after(async () => {
-  if (cluster) await stopCluster(cluster, process.env['KEEP_CLUSTER_DATA'] === '1');
-  if (cluster && process.env['KEEP_CLUSTER_DATA'] === '1') console.log(`cluster data and logs kept in ${cluster.baseDir}`);
-});
-
-interface PartitionView { leader: number; isr: number[]; highWatermark: number | null; logEndOffset: number | null }
-
-async function partitionOn(nodeId: number, topic: string): Promise<PartitionView> {
-  const port = cluster.nodes.get(nodeId)!.process!.httpPort;
-  const response = await fetch(`http://127.0.0.1:${port}/api/v1/topics/${topic}`);
-  if (!response.ok) throw new Error(`GET topic ${topic} on node ${nodeId}: ${response.status}`);
-  const body = await response.json() as { partitionDetails: PartitionView[] };
-  return body.partitionDetails[0]!;
-}
-
-async function createTopic(name: string, replicas: number[]): Promise<void> {
-  await eventually(`topic ${name} created`, 30_000, () => withClient(bootstrapOf(cluster, liveNodes(cluster)[0]!.nodeId), async (client) => {
-    const { body } = await client.bootstrap.send(createTopicsCodec, {
-      topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: replicas }], configs: [] }],
-      timeoutMs: 30_000,
-      validateOnly: false,
-    });
-    const result = body.topics[0]!;
-    return result.errorCode === 0 || result.errorCode === 36 ? true : undefined;
-  }));
-}
-
-async function waitForIsr(topic: string, size: number, viaNode: number, timeoutMs = 40_000): Promise<PartitionView> {
-  return eventually(`ISR of ${topic} has ${size} members`, timeoutMs, async () => {
-    const view = await partitionOn(viaNode, topic);
-    return view.isr.length === size && view.leader >= 0 ? view : undefined;
-  });
-}
+after(() => stopTestCluster(cluster));
 
 function producer(): Producer {
   const kafka = new Kafka({
@@ -108,7 +75,7 @@ function logBytes(nodeId: number, topic: string): Buffer {
 /** Every replica at the same log end, then each one's log bytes equal to the leader's. */
 async function assertIdenticalLogs(topic: string, leader: number): Promise<void> {
   const end = await eventually(`every replica of ${topic} has the same log end`, 40_000, async () => {
-    const views = await Promise.all([1, 2, 3].map((id) => partitionOn(id, topic)));
+    const views = await Promise.all([1, 2, 3].map((id) => partitionOn(cluster, id, topic)));
     const first = views[0]!.logEndOffset;
     return views.every((view) => view.logEndOffset === first && view.isr.length === 3) ? first : undefined;
   });
@@ -161,8 +128,8 @@ async function consumeCheckingCrc(nodeId: number, topic: string): Promise<{ next
 
 test('a bit flip in the running leader\'s segment is never served; leadership moves and the node repairs its log from the new leader', async () => {
   const topic = 'corrupt-leader';
-  await createTopic(topic, [1, 2, 3]);
-  const start = await waitForIsr(topic, 3, 1);
+  await createTopic(cluster, topic, [1, 2, 3]);
+  const start = await waitForIsr(cluster, topic, 3, 1, 40_000);
   const damaged = start.leader;
   const acked = await produce(topic, 'a', 300);
   const segments = listSegmentFiles(partitionDir(damaged, topic));
@@ -176,12 +143,12 @@ test('a bit flip in the running leader\'s segment is never served; leadership mo
   assert.ok(read.nextOffset > 0 && read.nextOffset < acked.length, `intact batches before the damage were served, nothing past it (stopped at ${read.nextOffset})`);
 
   const moved = await eventually('leadership moves off the damaged node', 30_000, async () => {
-    const view = await partitionOn(damaged === 1 ? 2 : 1, topic);
+    const view = await partitionOn(cluster, damaged === 1 ? 2 : 1, topic);
     // (The repaired node may be back in the ISR by now: the cut and refetch take milliseconds.)
     return view.leader >= 0 && view.leader !== damaged ? view : undefined;
   });
   const more = await produce(topic, 'b', 50);
-  await waitForIsr(topic, 3, moved.leader);
+  await waitForIsr(cluster, topic, 3, moved.leader, 40_000);
   await assertIdenticalLogs(topic, moved.leader);
   await assertAcknowledged(topic, moved.leader, [...acked, ...more]);
   const nodeLog = await readFile(cluster.nodes.get(damaged)!.process!.logPath, 'utf8');
@@ -194,14 +161,14 @@ test('a bit flip in the running leader\'s segment is never served; leadership mo
 for (const kind of ['bitflip', 'truncate'] as CorruptionKind[]) {
   test(`a follower killed and its last segment damaged (${kind}) recovers, refetches and rejoins with an identical log`, async () => {
     const topic = `corrupt-follower-${kind}`;
-    await createTopic(topic, [1, 2, 3]);
-    const start = await waitForIsr(topic, 3, 1);
+    await createTopic(cluster, topic, [1, 2, 3]);
+    const start = await waitForIsr(cluster, topic, 3, 1, 40_000);
     const follower = [1, 2, 3].find((id) => id !== start.leader)!;
     const acked = await produce(topic, 'a', 100);
-    await eventually('the follower caught up', 20_000, async () => ((await partitionOn(follower, topic)).logEndOffset === acked.length ? true : undefined));
+    await eventually('the follower caught up', 20_000, async () => ((await partitionOn(cluster, follower, topic)).logEndOffset === acked.length ? true : undefined));
     await killNode(cluster, follower);
     // Once fenced the node is out of the ISR and of Metadata answers (clients stop dialling it).
-    await waitForIsr(topic, 2, start.leader);
+    await waitForIsr(cluster, topic, 2, start.leader, 40_000);
     const segments = listSegmentFiles(partitionDir(follower, topic));
     const last = segments.at(-1)!;
     const position = crcCoveredPosition(last, 0.3);
@@ -209,8 +176,8 @@ for (const kind of ['bitflip', 'truncate'] as CorruptionKind[]) {
     corruptFile(last, kind, position, 6);
     const more = await produce(topic, 'b', 50);
     await startNode(cluster, follower);
-    await waitForIsr(topic, 3, start.leader);
-    const leader = (await partitionOn(start.leader, topic)).leader;
+    await waitForIsr(cluster, topic, 3, start.leader, 40_000);
+    const leader = (await partitionOn(cluster, start.leader, topic)).leader;
     await assertIdenticalLogs(topic, leader);
     await assertAcknowledged(topic, leader, [...acked, ...more]);
     const nodeLog = await readFile(cluster.nodes.get(follower)!.process!.logPath, 'utf8');
@@ -225,9 +192,9 @@ test('an fsync error halts the node; nothing acknowledged is lost and the restar
   await stopNode(cluster, failing);
   cluster.nodes.get(failing)!.env = { TIDE_TEST_FSYNC_FAIL: trigger };
   await startNode(cluster, failing);
-  await createTopic(topic, [failing, 1, 2]);
+  await createTopic(cluster, topic, [failing, 1, 2]);
   await eventually('the failing node leads with a full ISR', 40_000, async () => {
-    const view = await partitionOn(1, topic);
+    const view = await partitionOn(cluster, 1, topic);
     return view.leader === failing && view.isr.length === 3 ? true : undefined;
   });
   const client = producer();
@@ -260,14 +227,14 @@ test('an fsync error halts the node; nothing acknowledged is lost and the restar
   }
   const nodeLog = await readFile(cluster.nodes.get(failing)!.process!.logPath, 'utf8');
   assert.match(nodeLog, /FATAL: fsync failed; halting this node/);
-  const leader = (await partitionOn(1, topic)).leader;
+  const leader = (await partitionOn(cluster, 1, topic)).leader;
   assert.notEqual(leader, failing);
   await assertAcknowledged(topic, leader, acked);
 
   await rm(trigger);
   delete cluster.nodes.get(failing)!.env;
   await startNode(cluster, failing);
-  await waitForIsr(topic, 3, 1);
+  await waitForIsr(cluster, topic, 3, 1, 40_000);
   await assertIdenticalLogs(topic, leader);
-  await assertAcknowledged(topic, (await partitionOn(1, topic)).leader, acked);
+  await assertAcknowledged(topic, (await partitionOn(cluster, 1, topic)).leader, acked);
 });

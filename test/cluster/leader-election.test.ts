@@ -14,45 +14,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
-import { withClient } from '../../src/cli/client/tide-client.ts';
 import { ErrorCode } from '../../src/protocol/error-codes.ts';
-import { createTopicsCodec } from '../../src/protocol/messages/create-topics.ts';
 import { electLeadersCodec, type ElectLeadersRequestTopicPartitions } from '../../src/protocol/messages/elect-leaders.ts';
 import { defaultProduceRequest, produceCodec } from '../../src/protocol/messages/produce.ts';
 import { buildRecordBatchSync } from '../../src/protocol/records.ts';
+import { createTopic, partitionOn, stopTestCluster, waitFor } from '../helpers/cluster-topics.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { readPartition } from '../helpers/read-all.ts';
 import { readLog } from '../helpers/tide-process.ts';
-import { addObserver, bootstrapOf, eventually, killNode, liveNodes, startCluster, startNode, stopCluster, type TideCluster } from '../helpers/tide-cluster.ts';
-
-interface PartitionView { leader: number; leaderEpoch: number; isr: number[]; highWatermark: number | null; logEndOffset: number | null }
-
-async function partitionOn(cluster: TideCluster, nodeId: number, topic: string): Promise<PartitionView> {
-  const port = cluster.nodes.get(nodeId)!.process!.httpPort;
-  const response = await fetch(`http://127.0.0.1:${port}/api/v1/topics/${topic}`);
-  if (!response.ok) throw new Error(`GET topic ${topic} on node ${nodeId}: ${response.status}`);
-  const body = await response.json() as { partitionDetails: PartitionView[] };
-  return body.partitionDetails[0]!;
-}
-
-async function createTopic(cluster: TideCluster, name: string, replicas: number[], configs: Record<string, string> = {}): Promise<void> {
-  await eventually(`topic ${name} created`, 30_000, () => withClient(bootstrapOf(cluster, liveNodes(cluster)[0]!.nodeId), async (client) => {
-    const { body } = await client.bootstrap.send(createTopicsCodec, {
-      topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: replicas }], configs: Object.entries(configs).map(([key, value]) => ({ name: key, value })) }],
-      timeoutMs: 30_000,
-      validateOnly: false,
-    });
-    const result = body.topics[0]!;
-    return result.errorCode === ErrorCode.NONE || result.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
-  }));
-}
-
-function waitFor(cluster: TideCluster, what: string, viaNode: number, topic: string, condition: (view: PartitionView) => boolean, timeoutMs = 40_000): Promise<PartitionView> {
-  return eventually(`${topic}: ${what}`, timeoutMs, async () => {
-    const view = await partitionOn(cluster, viaNode, topic);
-    return condition(view) ? view : undefined;
-  });
-}
+import { addObserver, bootstrapOf, eventually, killNode, liveNodes, startCluster, startNode, type TideCluster } from '../helpers/tide-cluster.ts';
 
 async function electLeaders(cluster: TideCluster, viaNode: number, electionType: number, topicPartitions: ElectLeadersRequestTopicPartitions[] | null) {
   const client = await RawClient.connect(cluster.nodes.get(viaNode)!.process!.kafkaPort);
@@ -85,13 +55,11 @@ describe('preferred leader balancing', () => {
     ]);
   });
 
-  after(async () => {
-    if (cluster) await stopCluster(cluster, process.env['KEEP_CLUSTER_DATA'] === '1');
-  });
+  after(() => stopTestCluster(cluster));
 
   test('leadership returns to the restarted preferred replica; nothing acknowledged is lost', async () => {
     await createTopic(cluster, 'balanced', [1, 2, 3]);
-    const start = await waitFor(cluster, 'ISR complete', 2, 'balanced', (view) => view.isr.length === 3 && view.leader === 1);
+    const start = await waitFor(cluster, 2, 'balanced', 'ISR complete', (view) => view.isr.length === 3 && view.leader === 1, 40_000);
     const kafka = new Kafka({
       clientId: 'leader-balance-test', brokers: [2, 3, 1].map((id) => bootstrapOf(cluster, id)), logLevel: logLevel.NOTHING,
       retry: { retries: 40, initialRetryTime: 50, maxRetryTime: 500 },
@@ -121,11 +89,11 @@ describe('preferred leader balancing', () => {
     try {
       await ackedAtLeast(100, 'first acknowledgements');
       await killNode(cluster, 1);
-      const moved = await waitFor(cluster, 'a new leader', 2, 'balanced', (view) => view.leader === 2 || view.leader === 3);
+      const moved = await waitFor(cluster, 2, 'balanced', 'a new leader', (view) => view.leader === 2 || view.leader === 3, 40_000);
       assert.ok(moved.leaderEpoch > start.leaderEpoch, 'failover bumped the leader epoch');
       await ackedAtLeast(acked.length + 100, 'acknowledgements on the new leader');
       await startNode(cluster, 1);
-      const back = await waitFor(cluster, 'leadership back on broker 1', 2, 'balanced', (view) => view.leader === 1, 60_000);
+      const back = await waitFor(cluster, 2, 'balanced', 'leadership back on broker 1', (view) => view.leader === 1, 60_000);
       assert.ok(back.isr.includes(1));
       assert.ok(back.leaderEpoch >= start.leaderEpoch + 2, `leader epoch ${back.leaderEpoch} after two elections from ${start.leaderEpoch}`);
       await ackedAtLeast(acked.length + 100, 'acknowledgements after leadership returned');
@@ -165,22 +133,20 @@ describe('ElectLeaders and unclean election', () => {
     await addObserver(cluster, 4);
   });
 
-  after(async () => {
-    if (cluster) await stopCluster(cluster, process.env['KEEP_CLUSTER_DATA'] === '1');
-  });
+  after(() => stopTestCluster(cluster));
 
   test('preferred on demand, unclean only where allowed, offline otherwise', async () => {
     await createTopic(cluster, 'manual', [1, 2, 3]);
-    await createTopic(cluster, 'unclean-on', [4, 1], { 'unclean.leader.election.enable': 'true' });
+    await createTopic(cluster, 'unclean-on', [4, 1], { configs: { 'unclean.leader.election.enable': 'true' } });
     await createTopic(cluster, 'unclean-off', [4, 1]);
-    await waitFor(cluster, 'ISR complete', 2, 'manual', (view) => view.isr.length === 3 && view.leader === 1);
-    for (const topic of ['unclean-on', 'unclean-off']) await waitFor(cluster, 'ISR complete', 2, topic, (view) => view.isr.length === 2 && view.leader === 4);
+    await waitFor(cluster, 2, 'manual', 'ISR complete', (view) => view.isr.length === 3 && view.leader === 1, 40_000);
+    for (const topic of ['unclean-on', 'unclean-off']) await waitFor(cluster, 2, topic, 'ISR complete', (view) => view.isr.length === 2 && view.leader === 4, 40_000);
 
     // Broker 1 goes down: 'manual' fails over; the RF=2 topics keep only broker 4 in their ISR.
     await killNode(cluster, 1);
-    const failedOver = await waitFor(cluster, 'failover', 2, 'manual', (view) => view.leader === 2 || view.leader === 3);
+    const failedOver = await waitFor(cluster, 2, 'manual', 'failover', (view) => view.leader === 2 || view.leader === 3, 40_000);
     assert.deepEqual(await electLeaders(cluster, 2, 0, [{ topic: 'manual', partitions: [0] }]), [['manual', [[0, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE]]]]);
-    for (const topic of ['unclean-on', 'unclean-off']) await waitFor(cluster, 'ISR [4]', 2, topic, (view) => view.isr.length === 1 && view.leader === 4);
+    for (const topic of ['unclean-on', 'unclean-off']) await waitFor(cluster, 2, topic, 'ISR [4]', (view) => view.isr.length === 1 && view.leader === 4, 40_000);
 
     // Acknowledged by the only ISR member: an unclean election will lose these (that is its price).
     const client = await RawClient.connect(cluster.nodes.get(4)!.process!.kafkaPort);
@@ -196,12 +162,12 @@ describe('ElectLeaders and unclean election', () => {
       client.close();
     }
     await killNode(cluster, 4);
-    for (const topic of ['unclean-on', 'unclean-off']) await waitFor(cluster, 'offline', 2, topic, (view) => view.leader === -1);
+    for (const topic of ['unclean-on', 'unclean-off']) await waitFor(cluster, 2, topic, 'offline', (view) => view.leader === -1, 40_000);
     assert.equal(await metricSum(cluster, 'tide_unclean_leader_elections_total'), 0, 'no live replica outside the ISR yet: no unclean election');
 
     // The out-of-ISR replica returns: only the topic that allows it gets it as leader.
     await startNode(cluster, 1);
-    const elected = await waitFor(cluster, 'unclean leader', 2, 'unclean-on', (view) => view.leader === 1);
+    const elected = await waitFor(cluster, 2, 'unclean-on', 'unclean leader', (view) => view.leader === 1, 40_000);
     assert.deepEqual(elected.isr, [1]);
     const offline = await partitionOn(cluster, 2, 'unclean-off');
     assert.deepEqual([offline.leader, offline.isr], [-1, [4]], 'without the flag the partition stays offline');
@@ -210,7 +176,7 @@ describe('ElectLeaders and unclean election', () => {
     assert.match(logs, /WARN .*UNCLEAN leader election.*"topic":"unclean-on"/);
 
     // Preferred election on demand once broker 1 is back in the ISR of 'manual' (no auto balancing here).
-    const rejoined = await waitFor(cluster, 'broker 1 back in the ISR', 2, 'manual', (view) => view.isr.includes(1));
+    const rejoined = await waitFor(cluster, 2, 'manual', 'broker 1 back in the ISR', (view) => view.isr.includes(1), 40_000);
     assert.equal(rejoined.leader, failedOver.leader, 'auto.leader.rebalance.enable=false: leadership stays');
     assert.deepEqual(await electLeaders(cluster, 3, 0, [{ topic: 'manual', partitions: [0] }, { topic: 'nope', partitions: [0] }]), [
       ['manual', [[0, ErrorCode.NONE]]], ['nope', [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]],
@@ -229,7 +195,7 @@ describe('ElectLeaders and unclean election', () => {
     // The old ISR member returns as a follower: its extra record is truncated and it rejoins the ISR.
     await startNode(cluster, 4);
     for (const topic of ['unclean-on', 'unclean-off']) {
-      await waitFor(cluster, 'broker 4 back in the ISR', 2, topic, (view) => view.leader === 1 && view.isr.length === 2);
+      await waitFor(cluster, 2, topic, 'broker 4 back in the ISR', (view) => view.leader === 1 && view.isr.length === 2, 40_000);
       const ends = await eventually(`${topic}: replicas agree`, 30_000, async () => {
         const views = await Promise.all([1, 4].map((id) => partitionOn(cluster, id, topic)));
         return views[0]!.logEndOffset === views[1]!.logEndOffset ? views.map((view) => view.logEndOffset) : undefined;

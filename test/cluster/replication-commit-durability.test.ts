@@ -18,11 +18,10 @@ import { ErrorCode } from '../../src/protocol/error-codes.ts';
 import { offsetCommitCodec } from '../../src/protocol/messages/offset-commit.ts';
 import { defaultProduceRequest, produceCodec } from '../../src/protocol/messages/produce.ts';
 import { buildRecordBatchSync } from '../../src/protocol/records.ts';
-import { withClient } from '../../src/cli/client/tide-client.ts';
-import { createTopicsCodec } from '../../src/protocol/messages/create-topics.ts';
 import { HighWatermarkSampler } from '../fault/workload.ts';
+import { createTopic, partitionOn, stopTestCluster, waitForPartition, type PartitionView } from '../helpers/cluster-topics.ts';
 import { RawClient } from '../helpers/raw-client.ts';
-import { bootstrapOf, eventually, killNode, liveNodes, startCluster, startNode, stopCluster, type TideCluster } from '../helpers/tide-cluster.ts';
+import { bootstrapOf, eventually, killNode, liveNodes, startCluster, startNode, type TideCluster } from '../helpers/tide-cluster.ts';
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
 const offsetsTopic = '__consumer_offsets';
@@ -39,19 +38,7 @@ before(async () => {
   ]);
 });
 
-after(async () => {
-  if (cluster) await stopCluster(cluster, process.env['KEEP_CLUSTER_DATA'] === '1');
-});
-
-interface PartitionView { leader: number; leaderEpoch: number; isr: number[]; highWatermark: number | null; logEndOffset: number | null }
-
-async function partitionOn(nodeId: number, topic: string): Promise<PartitionView> {
-  const port = cluster.nodes.get(nodeId)!.process!.httpPort;
-  const response = await fetch(`http://127.0.0.1:${port}/api/v1/topics/${topic}`);
-  if (!response.ok) throw new Error(`GET topic ${topic} on node ${nodeId}: ${response.status}`);
-  const body = await response.json() as { partitionDetails: PartitionView[] };
-  return body.partitionDetails[0]!;
-}
+after(() => stopTestCluster(cluster));
 
 async function topicId(nodeId: number, topic: string): Promise<string> {
   const port = cluster.nodes.get(nodeId)!.process!.httpPort;
@@ -59,29 +46,6 @@ async function topicId(nodeId: number, topic: string): Promise<string> {
   const id = body.topicId ?? body.id;
   if (typeof id !== 'string') throw new Error(`no topic id for ${topic} in ${JSON.stringify(body).slice(0, 200)}`);
   return id;
-}
-
-/** The partition as a live node other than `notVia` sees it, once it has a leader and an ISR of `isrSize`. */
-async function waitForPartition(topic: string, what: (view: PartitionView) => boolean, timeoutMs = 40_000): Promise<PartitionView> {
-  return eventually(`${topic}: expected state`, timeoutMs, async () => {
-    for (const node of liveNodes(cluster)) {
-      const view = await partitionOn(node.nodeId, topic).catch(() => null);
-      if (view && view.leader >= 0 && what(view)) return view;
-    }
-    return undefined;
-  });
-}
-
-async function createTopic(name: string, replicas: number[]): Promise<void> {
-  await eventually(`topic ${name} created`, 30_000, () => withClient(bootstrapOf(cluster, liveNodes(cluster)[0]!.nodeId), async (client) => {
-    const { body } = await client.bootstrap.send(createTopicsCodec, {
-      topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: replicas }], configs: [] }],
-      timeoutMs: 30_000,
-      validateOnly: false,
-    });
-    const result = body.topics[0]!;
-    return result.errorCode === 0 || result.errorCode === 36 ? true : undefined;
-  }));
 }
 
 function kafkaFor(nodeIds: number[]): InstanceType<typeof Kafka> {
@@ -108,8 +72,8 @@ async function restartIfDown(nodeId: number): Promise<void> {
 
 test('min.insync.replicas raised above the ISR refuses the next acks=all produce without a leader change', async () => {
   const topic = 'live-min-isr';
-  await createTopic(topic, [1, 2, 3]);
-  const before = await waitForPartition(topic, (view) => view.isr.length === 3);
+  await createTopic(cluster, topic, [1, 2, 3]);
+  const before = await waitForPartition(cluster, topic, (view) => view.isr.length === 3, 40_000);
   assert.equal(await rawProduce(before.leader, topic, -1, 'first'), ErrorCode.NONE);
   const admin = kafkaFor([1, 2, 3]).admin();
   await admin.connect();
@@ -123,7 +87,7 @@ test('min.insync.replicas raised above the ISR refuses the next acks=all produce
     }, 100);
     assert.equal(refused, ErrorCode.NOT_ENOUGH_REPLICAS);
     assert.equal(await rawProduce(before.leader, topic, 1, 'acks-1'), ErrorCode.NONE, 'acks=1 ignores the minimum');
-    const during = await partitionOn(before.leader, topic);
+    const during = await partitionOn(cluster, before.leader, topic);
     assert.deepEqual([during.leader, during.leaderEpoch], [before.leader, before.leaderEpoch], 'same leader, same leader epoch');
     await setMinIsr('2');
     await eventually('acks=all accepted again', 20_000, async () => (await rawProduce(before.leader, topic, -1, 'again')) === ErrorCode.NONE ? true : undefined, 100);
@@ -134,8 +98,8 @@ test('min.insync.replicas raised above the ISR refuses the next acks=all produce
 
 test('high watermarks are checkpointed; a new leader persists its epoch before any write and ListOffsets never goes back', async () => {
   const topic = 'epoch-first';
-  await createTopic(topic, [1, 2, 3]);
-  const start = await waitForPartition(topic, (view) => view.isr.length === 3);
+  await createTopic(cluster, topic, [1, 2, 3]);
+  const start = await waitForPartition(cluster, topic, (view) => view.isr.length === 3, 40_000);
   for (let index = 0; index < 5; index++) assert.equal(await rawProduce(start.leader, topic, -1, `m-${index}`), ErrorCode.NONE);
   const id = await topicId(start.leader, topic);
   // Every replica learns HW 5 (followers from their next fetch) and checkpoints it.
@@ -150,7 +114,7 @@ test('high watermarks are checkpointed; a new leader persists its epoch before a
   sampler.start();
   try {
     await killNode(cluster, start.leader);
-    const next = await waitForPartition(topic, (view) => view.leader !== start.leader && view.leaderEpoch > start.leaderEpoch);
+    const next = await waitForPartition(cluster, topic, (view) => view.leader !== start.leader && view.leaderEpoch > start.leaderEpoch, 40_000);
     // Nothing was produced since: the epoch is on disk all the same, starting at the log end.
     const epochFile = join(cluster.nodes.get(next.leader)!.dataDir, `${topic}-0`, 'leader-epoch-checkpoint');
     const lines = await eventually('the new epoch is in leader-epoch-checkpoint', 10_000, async () => {
@@ -158,9 +122,9 @@ test('high watermarks are checkpointed; a new leader persists its epoch before a
       return text.split('\n').includes(`${next.leaderEpoch} 5`) ? text : undefined;
     });
     assert.ok(lines.split('\n').includes(`${next.leaderEpoch} 5`));
-    assert.equal((await partitionOn(next.leader, topic)).logEndOffset, 5, 'nothing written in the new epoch');
+    assert.equal((await partitionOn(cluster, next.leader, topic)).logEndOffset, 5, 'nothing written in the new epoch');
     await restartIfDown(start.leader);
-    await waitForPartition(topic, (view) => view.isr.length === 3, 60_000);
+    await waitForPartition(cluster, topic, (view) => view.isr.length === 3, 60_000);
     assert.equal(await rawProduce(next.leader, topic, -1, 'after'), ErrorCode.NONE);
     await new Promise((resolve) => setTimeout(resolve, 500));
   } finally {
@@ -176,7 +140,7 @@ test('high watermarks are checkpointed; a new leader persists its epoch before a
 /** The newest view (highest leader epoch) any live node has of __consumer_offsets-0, once its ISR is whole. */
 async function coordinatorView(): Promise<PartitionView> {
   return eventually('__consumer_offsets-0 with a full ISR', 60_000, async () => {
-    const views = await Promise.all(liveNodes(cluster).map((node) => partitionOn(node.nodeId, offsetsTopic).catch(() => null)));
+    const views = await Promise.all(liveNodes(cluster).map((node) => partitionOn(cluster, node.nodeId, offsetsTopic).catch(() => null)));
     const newest = views.filter((view): view is PartitionView => view !== null).sort((a, b) => b.leaderEpoch - a.leaderEpoch)[0];
     return newest && newest.leader >= 0 && newest.isr.length === 3 ? newest : undefined;
   });
@@ -209,8 +173,8 @@ async function fetchCommitted(groupId: string, topic: string): Promise<string> {
 test('offset commits are answered once replicated: a coordinator failover returns the acknowledged offsets', async () => {
   const topic = 'committed';
   const groupId = 'durable-group';
-  await createTopic(topic, [1, 2, 3]);
-  await waitForPartition(topic, (view) => view.isr.length === 3);
+  await createTopic(cluster, topic, [1, 2, 3]);
+  await waitForPartition(cluster, topic, (view) => view.isr.length === 3, 40_000);
   // The group's coordinator: the leader of the only __consumer_offsets partition.
   await eventually('the offsets topic exists', 30_000, async () => (await fetchCommitted('warm-up', topic)) !== undefined ? true : undefined, 500);
   const first = await coordinatorView();
@@ -224,7 +188,7 @@ test('offset commits are answered once replicated: a coordinator failover return
     await admin.disconnect();
   }
   await killNode(cluster, first.leader);
-  await waitForPartition(offsetsTopic, (view) => view.leader !== first.leader && view.leaderEpoch > first.leaderEpoch);
+  await waitForPartition(cluster, offsetsTopic, (view) => view.leader !== first.leader && view.leaderEpoch > first.leaderEpoch, 40_000);
   assert.equal(await eventually('committed offset from the new coordinator', 30_000, () => fetchCommitted(groupId, topic), 300), '7');
   await restartIfDown(first.leader);
 
@@ -251,7 +215,7 @@ test('offset commits are answered once replicated: a coordinator failover return
     frozenAnswer === ErrorCode.COORDINATOR_NOT_AVAILABLE || frozenAnswer === ErrorCode.REQUEST_TIMED_OUT || frozenAnswer === ErrorCode.NOT_COORDINATOR,
     `a commit the ISR does not have is not acknowledged (got error ${frozenAnswer})`,
   );
-  await waitForPartition(offsetsTopic, (view) => view.leader !== second.leader && view.leaderEpoch > second.leaderEpoch, 60_000);
+  await waitForPartition(cluster, offsetsTopic, (view) => view.leader !== second.leader && view.leaderEpoch > second.leaderEpoch, 60_000);
   // The unacknowledged 9 may still have reached a follower (a fetch answer already in its socket
   // when it froze): then it is committed now. What must never happen is an answer below 7.
   const afterFailover = await eventually('committed offset after the second failover', 30_000, () => fetchCommitted(frozenGroup, topic), 300);

@@ -9,15 +9,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { withClient } from '../../src/cli/client/tide-client.ts';
 import { ErrorCode } from '../../src/protocol/error-codes.ts';
-import { createTopicsCodec } from '../../src/protocol/messages/create-topics.ts';
 import { defaultFetchRequest, defaultFetchRequestFetchPartition, fetchCodec } from '../../src/protocol/messages/fetch.ts';
 import { defaultProduceRequest, produceCodec } from '../../src/protocol/messages/produce.ts';
 import { buildRecordBatchSync } from '../../src/protocol/records.ts';
+import { createTopic, partitionOn, stopTestCluster, waitForIsr } from '../helpers/cluster-topics.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { readPartition } from '../helpers/read-all.ts';
-import { addObserver, bootstrapOf, eventually, killNode, liveNodes, startCluster, startNode, stopCluster, type TideCluster } from '../helpers/tide-cluster.ts';
+import { addObserver, bootstrapOf, eventually, killNode, startCluster, startNode, type TideCluster } from '../helpers/tide-cluster.ts';
 
 const lagTimeMaxMs = 3000;
 let cluster: TideCluster;
@@ -31,39 +30,7 @@ before(async () => {
   await addObserver(cluster, 4);
 });
 
-after(async () => {
-  if (cluster) await stopCluster(cluster, process.env['KEEP_CLUSTER_DATA'] === '1');
-  if (cluster && process.env['KEEP_CLUSTER_DATA'] === '1') console.log(`cluster data and logs kept in ${cluster.baseDir}`);
-});
-
-interface PartitionView { leader: number; isr: number[]; highWatermark: number | null; logEndOffset: number | null }
-
-async function partitionOn(nodeId: number, topic: string): Promise<PartitionView> {
-  const port = cluster.nodes.get(nodeId)!.process!.httpPort;
-  const response = await fetch(`http://127.0.0.1:${port}/api/v1/topics/${topic}`);
-  if (!response.ok) throw new Error(`GET topic ${topic} on node ${nodeId}: ${response.status}`);
-  const body = await response.json() as { partitionDetails: PartitionView[] };
-  return body.partitionDetails[0]!;
-}
-
-async function createTopic(name: string, replicas: number[]): Promise<void> {
-  await eventually(`topic ${name} created`, 30_000, () => withClient(bootstrapOf(cluster, liveNodes(cluster)[0]!.nodeId), async (client) => {
-    const { body } = await client.bootstrap.send(createTopicsCodec, {
-      topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: replicas }], configs: [] }],
-      timeoutMs: 30_000,
-      validateOnly: false,
-    });
-    const result = body.topics[0]!;
-    return result.errorCode === 0 || result.errorCode === 36 ? true : undefined;
-  }));
-}
-
-async function waitForIsr(topic: string, size: number, viaNode: number, timeoutMs = 30_000): Promise<PartitionView> {
-  return eventually(`ISR of ${topic} has ${size} members`, timeoutMs, async () => {
-    const view = await partitionOn(viaNode, topic);
-    return view.isr.length === size && view.leader >= 0 ? view : undefined;
-  });
-}
+after(() => stopTestCluster(cluster));
 
 function producerFor(bootstrapNodes: number[]): Producer {
   const kafka = new Kafka({
@@ -74,8 +41,8 @@ function producerFor(bootstrapNodes: number[]): Producer {
 }
 
 test('followers join the ISR and hold the leader log', async () => {
-  await createTopic('replicated', [1, 2, 3]);
-  await waitForIsr('replicated', 3, 1);
+  await createTopic(cluster, 'replicated', [1, 2, 3]);
+  await waitForIsr(cluster, 'replicated', 3, 1, 30_000);
   const producer = producerFor([1, 2, 3]);
   await producer.connect();
   try {
@@ -86,11 +53,11 @@ test('followers join the ISR and hold the leader log', async () => {
     await producer.disconnect();
   }
   const ends = await eventually('every replica holds 50 records', 20_000, async () => {
-    const views = await Promise.all([1, 2, 3].map((id) => partitionOn(id, 'replicated')));
+    const views = await Promise.all([1, 2, 3].map((id) => partitionOn(cluster, id, 'replicated')));
     return views.every((view) => view.logEndOffset === 50) ? views.map((view) => view.logEndOffset) : undefined;
   });
   assert.deepEqual(ends, [50, 50, 50]);
-  const leader = (await partitionOn(1, 'replicated')).leader;
+  const leader = (await partitionOn(cluster, 1, 'replicated')).leader;
   const { records } = await readPartition(cluster.nodes.get(leader)!.process!.kafkaPort, 'replicated', 0);
   assert.deepEqual(records.map((record) => record.value?.toString()), Array.from({ length: 50 }, (_, index) => `m-${index}`));
 
@@ -108,13 +75,13 @@ test('followers join the ISR and hold the leader log', async () => {
   } finally {
     client.close();
   }
-  const afterForgery = await partitionOn(leader, 'replicated');
+  const afterForgery = await partitionOn(cluster, leader, 'replicated');
   assert.deepEqual([afterForgery.isr.length, afterForgery.highWatermark], [3, 50]);
 });
 
 test('SIGKILL of the leader: production continues, nothing acknowledged is lost or duplicated', async () => {
-  await createTopic('failover', [2, 3, 1]);
-  const before = await waitForIsr('failover', 3, 1);
+  await createTopic(cluster, 'failover', [2, 3, 1]);
+  const before = await waitForIsr(cluster, 'failover', 3, 1, 30_000);
   const oldLeader = before.leader;
   const producer = producerFor([1, 2, 3].filter((id) => id !== oldLeader).concat(oldLeader));
   await producer.connect();
@@ -156,7 +123,7 @@ test('SIGKILL of the leader: production continues, nothing acknowledged is lost 
   console.log(`failover: SIGKILL of leader ${oldLeader} -> first acknowledged write sent after the kill: ${firstAckAfterKillMs! - killedAtMs} ms`);
 
   const live = [1, 2, 3].filter((id) => id !== oldLeader);
-  const after = await waitForIsr('failover', 2, live[0]!);
+  const after = await waitForIsr(cluster, 'failover', 2, live[0]!, 30_000);
   assert.notEqual(after.leader, oldLeader);
   const { records } = await readPartition(cluster.nodes.get(after.leader)!.process!.kafkaPort, 'failover', 0);
   const values = records.map((record) => record.value?.toString() ?? '');
@@ -172,9 +139,9 @@ test('SIGKILL of the leader: production continues, nothing acknowledged is lost 
 
   // The killed node restarts, catches up and rejoins the ISR; every replica ends at the same offset.
   await startNode(cluster, oldLeader);
-  await waitForIsr('failover', 3, live[0]!, 40_000);
+  await waitForIsr(cluster, 'failover', 3, live[0]!, 40_000);
   const ends = await eventually('every replica has the same log end', 20_000, async () => {
-    const views = await Promise.all([1, 2, 3].map((id) => partitionOn(id, 'failover')));
+    const views = await Promise.all([1, 2, 3].map((id) => partitionOn(cluster, id, 'failover')));
     const end = views[0]!.logEndOffset;
     return views.every((view) => view.logEndOffset === end) ? end : undefined;
   });
@@ -182,8 +149,8 @@ test('SIGKILL of the leader: production continues, nothing acknowledged is lost 
 });
 
 test('a follower stopped with SIGSTOP leaves the ISR and rejoins after SIGCONT', async () => {
-  await createTopic('paused', [1, 2, 3]);
-  const start = await waitForIsr('paused', 3, 1);
+  await createTopic(cluster, 'paused', [1, 2, 3]);
+  const start = await waitForIsr(cluster, 'paused', 3, 1, 30_000);
   const follower = [1, 2, 3].find((id) => id !== start.leader)!;
   const leaderNode = start.leader;
   const pid = cluster.nodes.get(follower)!.process!.pid;
@@ -192,19 +159,19 @@ test('a follower stopped with SIGSTOP leaves the ISR and rejoins after SIGCONT',
   try {
     process.kill(pid, 'SIGSTOP');
     try {
-      await waitForIsr('paused', 2, leaderNode, 30_000);
+      await waitForIsr(cluster, 'paused', 2, leaderNode, 30_000);
       // Two in-sync replicas still satisfy min.insync.replicas=2.
       await producer.send({ topic: 'paused', acks: -1, messages: [{ value: 'while-stopped' }] });
     } finally {
       process.kill(pid, 'SIGCONT');
     }
-    await waitForIsr('paused', 3, leaderNode, 40_000);
+    await waitForIsr(cluster, 'paused', 3, leaderNode, 40_000);
     await producer.send({ topic: 'paused', acks: -1, messages: [{ value: 'after-resume' }] });
   } finally {
     await producer.disconnect();
   }
   const ends = await eventually('the resumed follower caught up', 20_000, async () => {
-    const views = await Promise.all([1, 2, 3].map((id) => partitionOn(id, 'paused')));
+    const views = await Promise.all([1, 2, 3].map((id) => partitionOn(cluster, id, 'paused')));
     return views.every((view) => view.logEndOffset === 2) ? views.map((view) => view.logEndOffset) : undefined;
   });
   assert.deepEqual(ends, [2, 2, 2]);
@@ -212,11 +179,11 @@ test('a follower stopped with SIGSTOP leaves the ISR and rejoins after SIGCONT',
 
 test('with two of three replicas down acks=all gets NOT_ENOUGH_REPLICAS', async () => {
   // Replicas on voters 1 and 3 and the observer 4: stopping 3 and 4 keeps the controller quorum (1, 2).
-  await createTopic('scarce', [1, 3, 4]);
-  await waitForIsr('scarce', 3, 1);
+  await createTopic(cluster, 'scarce', [1, 3, 4]);
+  await waitForIsr(cluster, 'scarce', 3, 1, 30_000);
   await killNode(cluster, 3);
   await killNode(cluster, 4);
-  await waitForIsr('scarce', 1, 1, 40_000);
+  await waitForIsr(cluster, 'scarce', 1, 1, 40_000);
   const client = await RawClient.connect(cluster.nodes.get(1)!.process!.kafkaPort);
   try {
     const records = buildRecordBatchSync({ records: [{ value: 'refused' }] });
