@@ -23,6 +23,7 @@ import {
 import { Segment } from './segment.ts';
 import { findBatchByTimestamp, findCutPosition, findMaxTimestampBatch, INDEX_MISMATCH, readSegmentBatches, type StartPoint } from './segment-reader.ts';
 import { scanBatches } from './segment-scan.ts';
+import { RecentBatches } from './recent-batches.ts';
 import { cleanedLogPath, commitSwap, completeSwap } from './segment-swap.ts';
 import { unlink } from 'node:fs/promises';
 
@@ -100,6 +101,8 @@ export class PartitionLog {
    * followers' long-polls here, so a follower's copy and fsync overlap the leader's own.
    */
   onReadable: ((readableEndOffset: number) => void) | null = null;
+  /** Recent single-batch leader appends, for followers' fetches (see recent-batches.ts). */
+  private readonly recent: RecentBatches;
 
   private constructor(dir: string, config: LogConfig, options: PartitionLogOptions, recovered: Awaited<ReturnType<typeof recoverLog>>) {
     this.dir = dir;
@@ -116,6 +119,7 @@ export class PartitionLog {
     this.flushed = recovered.logEndOffset;
     this.startOffset = recovered.logStartOffset;
     this.epochs = recovered.epochs;
+    this.recent = new RecentBatches(this.now);
     this.writer = new LogWriter({
       onWritten: (segment, _bytes, endOffset) => {
         this.lastWrittenSegment = segment;
@@ -220,6 +224,8 @@ export class PartitionLog {
     }
     segment.logicalBytes = position;
     this.nextOffset = offset;
+    if (views.length === 1 && views[0]!.sizeBytes === batches.length) this.recent.remember(segment, baseOffset, offset, batches);
+    else this.recent.clear();
     await this.writer.write(segment, batches, offset);
     return { baseOffset, lastOffset: offset - 1, logAppendTimeMs, logStartOffset: this.startOffset };
   }
@@ -250,6 +256,8 @@ export class PartitionLog {
     }
     segment.logicalBytes = position;
     this.nextOffset = expected;
+    // A follower's appends are not kept (it serves no followers); what a leader kept before is stale.
+    this.recent.clear();
     await this.writer.write(segment, batches, expected);
     return { lastOffset: expected - 1 };
   }
@@ -275,7 +283,7 @@ export class PartitionLog {
       // segment can have a torn tail, which is all recovery scans.
       if (previous.handle !== null) {
         await previous.handle.datasync();
-        this.onFsync?.(previous.logPath);
+        await this.onFsync?.(previous.logPath);
         this.flushed = Math.max(this.flushed, this.readableEnd);
       }
       await previous.writeIndexFiles(this.onFsync);
@@ -317,7 +325,7 @@ export class PartitionLog {
     const segment = this.lastWrittenSegment;
     if (segment === null || segment.handle === null || target <= this.flushed) return;
     await segment.handle.datasync();
-    this.onFsync?.(segment.logPath);
+    await this.onFsync?.(segment.logPath); // the slow-disk test hook (src/chaos/slow-fsync.ts) returns a promise
     this.flushed = Math.max(this.flushed, target);
   }
 
@@ -362,6 +370,20 @@ export class PartitionLog {
       return { records: result.records, nextOffset: result.nextOffset };
     }
     return empty;
+  }
+
+  /**
+   * read() for a follower's fetch: a batch this node appended as leader moments ago comes from
+   * memory (the bytes handed to the writer, checked on the way in) instead of a read back from the
+   * segment with a second CRC pass; anything else, or anything older, is read from disk as usual.
+   */
+  async readForReplica(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult> {
+    this.ensureUsable();
+    if (offset >= this.startOffset && offset <= this.nextOffset) {
+      const recent = this.recent.read(offset, Math.max(1, maxBytes), Math.min(maxOffset, this.readableEnd));
+      if (recent !== null) return recent;
+    }
+    return this.read(offset, maxBytes, maxOffset);
   }
 
   /**
@@ -610,6 +632,7 @@ export class PartitionLog {
   }
 
   private setEnd(offset: number): void {
+    this.recent.clear();
     if (this.damageFound !== null && offset <= this.damageFound.fromOffset) this.damageFound = null;
     this.nextOffset = offset;
     this.readableEnd = offset;
@@ -658,6 +681,7 @@ export class PartitionLog {
       if (first < 0) return;
       const endOffset = segments[first + group.length]!.baseOffset;
       this.segments = [...segments.slice(0, first), cleaned, ...segments.slice(first + group.length)];
+      this.recent.clear();
       await commitSwap(this.dir, cleaned.baseOffset, endOffset, this.onFsync);
       await completeSwap(this.dir, cleaned.baseOffset, endOffset, this.onFsync);
       await cleaned.writeIndexFiles(this.onFsync);
@@ -676,6 +700,7 @@ export class PartitionLog {
   async close(): Promise<void> {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
+    this.recent.clear();
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
     this.flushTimer = null;
     if (this.failure === null) {
@@ -714,6 +739,7 @@ export class PartitionLog {
 
   private markFailed(err: Error): void {
     if (this.failure !== null) return;
+    this.recent.clear();
     this.failure = new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} failed: ${err.message}`, { cause: err });
     this.logger.error('partition log failed; reopen to recover', { dir: this.dir, error: err });
     if (isFsyncFailure(err)) this.onFsyncFailure?.(err);

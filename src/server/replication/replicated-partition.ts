@@ -233,7 +233,7 @@ export class ReplicatedPartition {
     const { answer, actions } = leader.onFetch(request, this.host.nowMs());
     this.handle(actions);
     if (answer.errorCode !== ErrorCode.NONE || answer.divergingEpoch !== undefined || answer.readToOffset <= answer.readFromOffset) return { answer, records: empty };
-    const read = await this.partition.log.read(answer.readFromOffset, Math.max(1, maxBytes), answer.readToOffset);
+    const read = await this.partition.log.readForReplica(answer.readFromOffset, Math.max(1, maxBytes), answer.readToOffset);
     return { answer, records: read.records };
   }
 
