@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { FsyncHook } from '../storage/checkpoint-file.ts';
 import { powerLossFsyncHook } from './power-loss-journal.ts';
+import { slowFsyncHook } from './slow-fsync.ts';
 
 // The config loader refuses unknown TIDE_* variables but lets this one through (broker-config.ts).
 export const FSYNC_FAIL_TRIGGER_ENV = 'TIDE_TEST_FSYNC_FAIL';
@@ -26,13 +27,16 @@ export function fsyncFailureHook(env: NodeJS.ProcessEnv = process.env): FsyncHoo
 
 /**
  * The fsync hook partition logs get: the failure injection (first, so a failed fsync is never
- * journalled as durable) and the power-loss journal, each only when its test mode is on.
+ * journalled as durable), the power-loss journal, and the slow-disk delay (last: the only one that
+ * returns a promise, which never rejects), each only when its test mode is on.
  */
 export function testFsyncHook(env: NodeJS.ProcessEnv = process.env): FsyncHook | undefined {
-  const hooks = [fsyncFailureHook(env), powerLossFsyncHook(env)].filter((hook): hook is FsyncHook => hook !== undefined);
+  const hooks = [fsyncFailureHook(env), powerLossFsyncHook(env), slowFsyncHook(env)].filter((hook): hook is FsyncHook => hook !== undefined);
   if (hooks.length === 0) return undefined;
   if (hooks.length === 1) return hooks[0];
   return (path: string) => {
-    for (const hook of hooks) hook(path);
+    let pending: unknown;
+    for (const hook of hooks) pending = (hook(path) as unknown) ?? pending;
+    return pending as void;
   };
 }

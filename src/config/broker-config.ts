@@ -114,7 +114,7 @@ function readPropertiesFile(path: string): Record<string, string> {
 /** TIDE_LOG_SEGMENT_BYTES=… sets log.segment.bytes. Only TIDE_ variables that name a known key are taken. */
 export function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
   const result: Record<string, string> = {};
-  const ignored = new Set(['TIDE_LOG_LEVEL', 'TIDE_BOOTSTRAP', 'TIDE_TEST_POWER_LOSS', 'TIDE_TEST_FSYNC_FAIL']);
+  const ignored = new Set(['TIDE_LOG_LEVEL', 'TIDE_BOOTSTRAP', 'TIDE_TEST_POWER_LOSS', 'TIDE_TEST_FSYNC_FAIL', 'TIDE_TEST_SLOW_FSYNC']);
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('TIDE_') || ignored.has(name) || value === undefined) continue;
     const key = name.slice(5).toLowerCase().replace(/_/g, '.');

@@ -18,6 +18,10 @@ export interface FaultClusterOptions {
   nodes: number;
   flush: 'sync' | 'async';
   powerLossMode?: boolean;
+  /** A tmpfs of this size as every node's data dir (root only), for full-disk episodes. */
+  tmpfsBytes?: number;
+  /** Every node started with the fsync-failure and slow-disk hooks (FaultNode.diskHooks). */
+  diskHooks?: boolean;
   extraArgs?: string[];
 }
 
@@ -44,6 +48,8 @@ export class FaultCluster {
         const nodeOptions: FaultNodeOptions = {
           flush: options.flush, proxy: cluster.proxy, linkName: `kafka-${id}`,
           ...(options.powerLossMode === true ? { powerLossMode: true } : {}),
+          ...(options.tmpfsBytes !== undefined ? { tmpfsBytes: options.tmpfsBytes } : {}),
+          ...(options.diskHooks === true ? { diskHooks: true } : {}),
           ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}),
           cluster: { nodeId: id, voters, controllerPort: controllerPorts[id - 1]!, outboundHost: FaultCluster.hostOf(id) },
         };

@@ -2,17 +2,20 @@
 // port is also the node's advertised address, so a restart on a new port is invisible to them and
 // network faults apply to every client connection. The node can be killed, stopped gracefully,
 // frozen, "powered off" (killed, then its segments cut back to what was fsynced), have a segment
-// corrupted while down, and run on a small tmpfs to fill its disk.
+// corrupted while down, run on a small tmpfs to fill its disk, and (with `diskHooks`) have its
+// fsyncs fail with EIO (the node halts) or take longer (a slow disk) from outside.
 // In a cluster (fault-cluster.ts) each node is one of these with `cluster` set: it joins the quorum
 // through the proxy's controller links and opens its own connections from its own loopback address.
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultProxy } from '../../src/chaos/fault-proxy.ts';
 import {
   corruptFile, crcCoveredPosition, cutToFsyncedLengths, fillDisk, listSegmentFiles, mountTmpfs, removeFiller, unmountTmpfs, writeDurableBaseline,
   type CorruptionKind, type CorruptionReport, type PowerLossReport,
 } from '../../src/chaos/disk-faults.ts';
+import { FSYNC_FAIL_TRIGGER_ENV } from '../../src/chaos/fsync-failure.ts';
 import { POWER_LOSS_JOURNAL_ENV } from '../../src/chaos/power-loss-journal.ts';
+import { SLOW_FSYNC_ENV } from '../../src/chaos/slow-fsync.ts';
 import { killProcess, pauseProcess } from '../../src/chaos/process-faults.ts';
 import { makeTempDir, removeDir, startTide, stopTide, type TideProcess } from '../helpers/tide-process.ts';
 
@@ -22,6 +25,8 @@ export interface FaultNodeOptions {
   powerLossMode?: boolean;
   /** Mount a tmpfs of this size as the data dir (root only), for full-disk episodes. */
   tmpfsBytes?: number;
+  /** Start with the fsync-failure and slow-disk test hooks pointed at files in rootDir (see failFsync, slowDisk). */
+  diskHooks?: boolean;
   extraArgs?: string[];
   proxy?: FaultProxy;
   linkName?: string;
@@ -84,9 +89,25 @@ export class FaultNode {
     return this.process !== null && this.process.child.exitCode === null && this.process.child.signalCode === null;
   }
 
+  /** While this file exists every fsync of the node's partition logs fails with EIO (diskHooks). */
+  get fsyncFailTrigger(): string {
+    return join(this.rootDir, 'fsync-fail-trigger');
+  }
+
+  /** Holds the extra ms a segment fsync takes (`250` or `50-500`); absent: a normal disk (diskHooks). */
+  get slowFsyncFile(): string {
+    return join(this.rootDir, 'slow-fsync-ms');
+  }
+
   async start(): Promise<void> {
     if (this.running) throw new Error('node already running');
     const env: Record<string, string> = {};
+    if (this.options.diskHooks === true) {
+      // A node never starts inside an fsync-failure episode: it would halt at its first fsync.
+      rmSync(this.fsyncFailTrigger, { force: true });
+      env[FSYNC_FAIL_TRIGGER_ENV] = this.fsyncFailTrigger;
+      env[SLOW_FSYNC_ENV] = this.slowFsyncFile;
+    }
     if (this.options.powerLossMode === true) {
       writeDurableBaseline(this.dataDir, this.journalPath);
       env[POWER_LOSS_JOURNAL_ENV] = this.journalPath;
@@ -161,6 +182,34 @@ export class FaultNode {
     const position = kind === 'bitflip' ? crcCoveredPosition(target, pick) : Math.min(sizeBytes - 1, Math.floor(pick * sizeBytes));
     if (position === null) return null;
     return corruptFile(target, kind, position, bit);
+  }
+
+  /**
+   * Makes every fsync fail with EIO from now on and waits for the node to halt (exit 74 expected);
+   * SIGKILLs it if it has not within `timeoutMs` (no fsync came: nothing was written to it).
+   * The trigger stays until start() removes it.
+   */
+  async failFsync(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; halted: boolean }> {
+    if (this.options.diskHooks !== true) throw new Error('failFsync() needs diskHooks');
+    const node = this.requireProcess();
+    writeFileSync(this.fsyncFailTrigger, 'fail every fsync\n');
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), timeoutMs); });
+    const exit = await Promise.race([node.exited, timedOut]);
+    clearTimeout(timer);
+    if (exit !== null) return { ...exit, halted: true };
+    await this.kill();
+    return { ...(await node.exited), halted: false };
+  }
+
+  /** Segment fsyncs take `delay` ms longer (`250` or `50-500`) until fastDisk(); the node notices within 0.1 s. */
+  slowDisk(delay: string): void {
+    if (this.options.diskHooks !== true) throw new Error('slowDisk() needs diskHooks');
+    writeFileSync(this.slowFsyncFile, `${delay}\n`);
+  }
+
+  fastDisk(): void {
+    rmSync(this.slowFsyncFile, { force: true });
   }
 
   /** Fills the data dir's file system (tmpfs) leaving `leaveFreeBytes`; returns the filler path. */

@@ -8,7 +8,7 @@ import { SeededRandom } from '../../src/io/random.ts';
 import { check, type CheckReport } from './checker.ts';
 import { FaultCluster } from './fault-cluster.ts';
 import { FaultNode } from './fault-node.ts';
-import { countByKind, runSchedule, unavailabilityByKind, unavailabilityMs, type FaultKind, type InjectedFault, type Percentiles } from './schedule.ts';
+import { countByKind, FSYNC_HOOK_FAULT_KINDS, runSchedule, unavailabilityByKind, unavailabilityMs, type FaultKind, type InjectedFault, type Percentiles } from './schedule.ts';
 import { createTopic, drainTopic, GroupOffsetCommitter, HighWatermarkSampler, ProduceWorkload, sleep } from './workload.ts';
 
 export interface PassOptions {
@@ -25,7 +25,7 @@ export interface PassOptions {
   batchSize: number;
   /** Every kind once before random draws (see ScheduleOptions.coverEachKind). */
   coverEachKind?: boolean;
-  /** tmpfs data dir of this size (needed by 'full-disk' and 'disk-enospc'). */
+  /** tmpfs data dir of this size, per node (needed by 'full-disk' and 'disk-enospc'). */
   tmpfsBytes?: number;
   /** Also commit group offsets throughout and check they never go backwards. */
   groupCommits?: boolean;
@@ -81,12 +81,10 @@ export async function runFaultPass(options: PassOptions): Promise<PassResult> {
   // Small segments: rolls, several segments and index rebuilds happen within a short run.
   const segmentArgs = ['--log.segment.bytes', String(256 * 1024)];
   const powerLossMode = options.kinds.includes('power-loss');
-  const cluster = nodes > 1 ? await FaultCluster.create({ nodes, flush: options.flush, powerLossMode, extraArgs: [...segmentArgs, ...CLUSTER_NODE_ARGS] }) : null;
-  const node = cluster ? cluster.node(1) : await FaultNode.create({
-    flush: options.flush, powerLossMode,
-    ...(options.tmpfsBytes !== undefined ? { tmpfsBytes: options.tmpfsBytes } : {}),
-    extraArgs: segmentArgs,
-  });
+  const diskHooks = options.kinds.some((kind) => FSYNC_HOOK_FAULT_KINDS.includes(kind));
+  const diskOptions = { ...(options.tmpfsBytes !== undefined ? { tmpfsBytes: options.tmpfsBytes } : {}), ...(diskHooks ? { diskHooks } : {}) };
+  const cluster = nodes > 1 ? await FaultCluster.create({ nodes, flush: options.flush, powerLossMode, ...diskOptions, extraArgs: [...segmentArgs, ...CLUSTER_NODE_ARGS] }) : null;
+  const node = cluster ? cluster.node(1) : await FaultNode.create({ flush: options.flush, powerLossMode, ...diskOptions, extraArgs: segmentArgs });
   const bootstrap = cluster ? cluster.bootstrap : node.bootstrap;
   const ports = cluster ? cluster.clientPorts : [node.port];
   let isrNotFullBeforeFault = 0;

@@ -8,13 +8,19 @@ import type { FaultNode } from './fault-node.ts';
 import type { TimedSend } from './workload.ts';
 import { preciseNowMs, sleep } from './workload.ts';
 
-export const NODE_FAULT_KINDS = ['kill', 'pause', 'terminate', 'power-loss', 'full-disk', 'disk-enospc', 'link-cut', 'link-blackhole', 'link-delay', 'corrupt'] as const;
+export const NODE_FAULT_KINDS = ['kill', 'pause', 'terminate', 'power-loss', 'full-disk', 'disk-enospc', 'link-cut', 'link-blackhole', 'link-delay', 'corrupt', 'fsync-fail', 'slow-disk'] as const;
+/** Kinds that need every node on a tmpfs data dir (root only). */
+export const TMPFS_FAULT_KINDS: readonly FaultKind[] = ['full-disk', 'disk-enospc'];
+/** Kinds that need the nodes' fsync test hooks (FaultNode.diskHooks). */
+export const FSYNC_HOOK_FAULT_KINDS: readonly FaultKind[] = ['fsync-fail', 'slow-disk'];
 /** Node-to-node network faults: need a FaultCluster. */
 export const PARTITION_FAULT_KINDS = ['partition-isolate', 'partition-halves', 'partition-one-way', 'partition-blackhole', 'partition-delay'] as const;
 export const FAULT_KINDS = [...NODE_FAULT_KINDS, ...PARTITION_FAULT_KINDS] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
-/** What a cluster run injects by default (disk faults and corruption belong to the storage work). */
-export const CLUSTER_DEFAULT_KINDS: readonly FaultKind[] = ['kill', 'pause', 'terminate', 'power-loss', 'link-cut', 'link-blackhole', 'link-delay', ...PARTITION_FAULT_KINDS];
+/** What a cluster run injects by default (the tmpfs kinds only where tmpfs can be mounted: see scripts/faults.ts). */
+export const CLUSTER_DEFAULT_KINDS: readonly FaultKind[] = [
+  'kill', 'pause', 'terminate', 'power-loss', 'corrupt', 'full-disk', 'disk-enospc', 'fsync-fail', 'slow-disk', 'link-cut', 'link-blackhole', 'link-delay', ...PARTITION_FAULT_KINDS,
+];
 
 export interface InjectedFault {
   kind: FaultKind;
@@ -31,6 +37,9 @@ export interface FaultContext {
   partitions: number;
   cluster?: FaultCluster;
 }
+
+/** How long 'fsync-fail' waits for the node to halt (it halts at its next fsync: within ms under load). */
+const FSYNC_HALT_WAIT_MS = 20_000;
 
 /** Left free by 'full-disk': under 10 % of the tmpfs the fault runs use, more than a second of writes. */
 const FULL_DISK_LEAVE_FREE_BYTES = 2 * 1024 * 1024;
@@ -74,11 +83,41 @@ export async function injectFault(kind: FaultKind, context: FaultContext): Promi
       break;
     }
     case 'corrupt': {
+      // In a cluster the damaged replica must cut its log at the damage, refetch the rest from the
+      // leader and rejoin the ISR; sometimes it stays down past the broker session (fenced first).
       await node.kill();
       const partition = random.nextInt(context.partitions);
       const corruption = node.corruptSegment(`${context.topic}-${partition}`, random.nextInt(2) === 0 ? 'bitflip' : 'truncate', random.nextFloat(), random.nextInt(8));
       Object.assign(detail, { partition, ...(corruption ?? { skipped: 'no batch to corrupt' }) });
+      if (context.cluster) {
+        const downMs = between(random, 0, 4000);
+        detail['downMs'] = downMs;
+        await sleep(downMs);
+      }
       await node.start();
+      break;
+    }
+    case 'fsync-fail': {
+      // Every fsync of the node's partition logs fails with EIO: it must halt (exit 74) rather
+      // than carry on; healed as an operator would: the disk replaced (trigger removed), restarted.
+      const exit = await node.failFsync(FSYNC_HALT_WAIT_MS);
+      Object.assign(detail, { exitCode: exit.code, halted: exit.halted });
+      const downMs = context.cluster ? between(random, 0, 2000) : between(random, 0, 500);
+      detail['downMs'] = downMs;
+      await sleep(downMs);
+      await node.start();
+      break;
+    }
+    case 'slow-disk': {
+      // Segment fsyncs take 50-500 ms longer: acks=all waits on them; a slow follower may leave
+      // the ISR (replica.lag.time.max.ms) and must rejoin once the disk is fast again.
+      const lowMs = between(random, 50, 250);
+      const highMs = between(random, lowMs, 500);
+      const slowMs = context.cluster ? between(random, 2000, 8000) : between(random, 1000, 3000);
+      Object.assign(detail, { fsyncDelayMs: `${lowMs}-${highMs}`, slowMs });
+      node.slowDisk(`${lowMs}-${highMs}`);
+      await sleep(slowMs);
+      node.fastDisk();
       break;
     }
     case 'full-disk': {
