@@ -66,7 +66,9 @@ test('flush=async: SIGKILL, SIGSTOP and SIGTERM lose nothing acknowledged', { ti
 
 test('flush=async: power loss is measured and reported (the documented cost of async), never garbage', { timeout: HANG_GUARD_MS }, async (t) => {
   const result = await runFaultPass({
-    seed: 11, flush: 'async', kinds: ['power-loss'], maxFaults: 3, durationMs: 10_000, calmMs: [300, 1500],
+    // maxFaults ends the schedule; the long duration only keeps a slow (loaded) machine from
+    // running out of time before the third power cut.
+    seed: 11, flush: 'async', kinds: ['power-loss'], maxFaults: 3, durationMs: 120_000, calmMs: [300, 1500],
     partitions: 2, producers: 3, batchSize: 5, log: (line) => t.diagnostic(line),
   });
   const { counts } = result.check;
