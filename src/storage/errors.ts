@@ -31,3 +31,9 @@ export class OffsetOutOfRangeError extends StorageError {
     this.logEndOffset = logEndOffset;
   }
 }
+
+/** An error from fsync/fdatasync (or EIO, which a write can also report for an earlier failed writeback). */
+export function isFsyncFailure(err: Error): boolean {
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  return code === 'EIO' || syscall === 'fsync' || syscall === 'fdatasync';
+}

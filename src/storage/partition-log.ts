@@ -8,63 +8,33 @@
 // After any I/O failure the log refuses everything with KAFKA_STORAGE_ERROR; reopen it to recover.
 import { join } from 'node:path';
 import type { Logger } from '../util/log.ts';
-import {
-  assignOffsets, checkBatchFrame, RecordBatchView, setLogAppendTime, validateBatches,
-} from '../protocol/record-batch.ts';
-import { decodeBatchRecords } from '../protocol/records.ts';
+import { assignOffsets, setLogAppendTime, validateBatches } from '../protocol/record-batch.ts';
 import { fsyncDirectory, writeFileAtomic, type FsyncHook } from './checkpoint-file.ts';
-import { OffsetOutOfRangeError, StorageError, StorageErrorCode } from './errors.ts';
+import { isFsyncFailure, OffsetOutOfRangeError, StorageError, StorageErrorCode } from './errors.ts';
 import { LeaderEpochCache, LEADER_EPOCH_FILE, type EpochEntry } from './leader-epoch-cache.ts';
 import { resolveLogConfig, type LogConfig } from './log-config.ts';
 import { LogWriter } from './log-writer.ts';
 import {
   CLEAN_SHUTDOWN_FILE, encodeCleanShutdownMarker, encodeLogStartOffset, LOG_START_OFFSET_FILE, rebuildInactiveIndexes, recoverLog, type DataLoss,
 } from './recovery.ts';
+import { LoadedIndexes } from './loaded-indexes.ts';
+import type { AppendResult, LogDamage, PartitionLogOptions, ReadResult } from './partition-log-types.ts';
 import { Segment } from './segment.ts';
-import { findBatchByTimestamp, findCutPosition, findMaxTimestampBatch, INDEX_MISMATCH, readSegmentBatches, type StartPoint } from './segment-reader.ts';
+import { countPastRetention, floorSegment, frameBatches } from './segment-list.ts';
+import { findCutPosition, readSegmentBatches } from './segment-reader.ts';
 import { scanBatches } from './segment-scan.ts';
+import { cutSegmentFiles, dropSegmentFiles } from './log-truncation.ts';
 import { RecentBatches } from './recent-batches.ts';
-import { cleanedLogPath, commitSwap, completeSwap } from './segment-swap.ts';
+import { cleanedLogPath, commitSwap, completeSwap, intactGroupAt } from './segment-swap.ts';
+import { findMaxTimestampOffset, findOffsetForTimestamp } from './timestamp-lookup.ts';
 import { unlink } from 'node:fs/promises';
 
 export type { LogConfig } from './log-config.ts';
+export type { AppendResult, LogDamage, PartitionLogOptions, ReadResult } from './partition-log-types.ts';
+export { isFsyncFailure } from './errors.ts';
 
 const MAX_RELATIVE_OFFSET = 2 ** 31 - 1;
 const DEFAULT_MAX_LOADED_INACTIVE_INDEXES = 8;
-
-export interface PartitionLogOptions {
-  logger: Logger;
-  now?: () => number;
-  /** Called after every fsync/fdatasync (tests count them). */
-  onFsync?: FsyncHook;
-  /** Inactive segments whose indexes stay in memory (least recently used are dropped). */
-  maxLoadedInactiveIndexes?: number;
-  /**
-   * An fsync (or fdatasync) failed. The log is failed already; the host decides what else stops
-   * (the broker halts: after a failed fsync the kernel may have dropped the dirty pages, so
-   * retrying and carrying on could acknowledge data that is not on disk — "fsyncgate").
-   */
-  onFsyncFailure?: (error: Error) => void;
-}
-
-/** Bytes of this log that were durable and are damaged now (found by a read's CRC check). */
-export interface LogDamage {
-  /** The first offset that cannot be read back (everything below it is intact as far as known). */
-  fromOffset: number;
-  reason: string;
-}
-
-export interface AppendResult {
-  baseOffset: number;
-  lastOffset: number;
-  logAppendTimeMs: number;
-  logStartOffset: number;
-}
-
-export interface ReadResult {
-  records: Buffer;
-  nextOffset: number;
-}
 
 type LogState = 'open' | 'truncating' | 'closing' | 'closed';
 
@@ -74,7 +44,6 @@ export class PartitionLog {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly onFsync: FsyncHook | undefined;
-  private readonly maxLoadedInactiveIndexes: number;
   /** Replaced, never mutated in place: a read holding the old array stays consistent. */
   private segments: readonly Segment[];
   private nextOffset: number;
@@ -87,8 +56,8 @@ export class PartitionLog {
   private state: LogState = 'open';
   private failure: StorageError | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
-  private loadedInactive: Segment[] = [];
-  private readonly indexLoads = new Map<Segment, Promise<void>>();
+  /** Which segments' indexes are in memory (an LRU of inactive ones; see loaded-indexes.ts). */
+  private readonly indexes: LoadedIndexes;
   private readonly onFsyncFailure: ((error: Error) => void) | undefined;
   /** What recovery found this log lost at open (see DataLoss in recovery.ts); null when nothing. */
   readonly recoveryLoss: DataLoss | null;
@@ -110,7 +79,6 @@ export class PartitionLog {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.onFsync = options.onFsync;
-    this.maxLoadedInactiveIndexes = options.maxLoadedInactiveIndexes ?? DEFAULT_MAX_LOADED_INACTIVE_INDEXES;
     this.onFsyncFailure = options.onFsyncFailure;
     this.recoveryLoss = recovered.loss;
     this.segments = recovered.segments;
@@ -120,6 +88,11 @@ export class PartitionLog {
     this.startOffset = recovered.logStartOffset;
     this.epochs = recovered.epochs;
     this.recent = new RecentBatches(this.now);
+    this.indexes = new LoadedIndexes({
+      maxLoadedInactive: options.maxLoadedInactiveIndexes ?? DEFAULT_MAX_LOADED_INACTIVE_INDEXES,
+      activeSegment: () => this.segments.at(-1),
+      rebuild: (segment) => rebuildInactiveIndexes(segment, this.config, this.logger, this.onFsync),
+    });
     this.writer = new LogWriter({
       onWritten: (segment, _bytes, endOffset) => {
         this.lastWrittenSegment = segment;
@@ -277,7 +250,7 @@ export class PartitionLog {
     previous.sealTimeIndex();
     const next = new Segment(this.dir, baseOffset, this.now());
     this.segments = [...this.segments, next];
-    this.rememberLoadedInactive(previous);
+    this.indexes.rememberLoadedInactive(previous);
     void this.writer.task(async () => {
       // The old segment is durable before the new file exists: after a crash only the last
       // segment can have a torn tail, which is all recovery scans.
@@ -357,7 +330,7 @@ export class PartitionLog {
     for (let index = floorSegment(segments, offset); index < segments.length; index++) {
       const segment = segments[index]!;
       if (segment.baseOffset >= limitOffset) break;
-      const result = await this.withSegment(segment, offset,
+      const result = await this.indexes.withSegment(segment, offset,
         (start) => readSegmentBatches(segment, start, offset, Math.max(1, maxBytes), limitOffset, this.config.indexIntervalBytes));
       if (result === null) continue;
       if (result.corruptPosition !== null) {
@@ -412,16 +385,7 @@ export class PartitionLog {
   /** First record at or after `timestampMs` (by batch maxTimestamp, then record timestamps), at or above the log start. */
   async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
     this.ensureUsable();
-    const minOffset = this.startOffset;
-    for (const segment of this.segments) {
-      if (segment.maxTimestamp < timestampMs || segment.writtenBytes === 0) continue;
-      const batch = await this.withSegment(segment, (loaded) => {
-        const relative = loaded.timeIndex!.lookup(timestampMs);
-        return Math.max(relative < 0 ? segment.baseOffset : segment.baseOffset + relative, minOffset);
-      }, (start) => findBatchByTimestamp(segment, start, timestampMs, minOffset));
-      if (batch !== null) return firstRecordAtOrAfter(batch, timestampMs, minOffset);
-    }
-    return null;
+    return findOffsetForTimestamp(this.segments, this.indexes, timestampMs, this.startOffset);
   }
 
   /**
@@ -430,80 +394,8 @@ export class PartitionLog {
    */
   async maxTimestampOffset(maxOffset: number = this.readableEnd): Promise<{ offset: number; timestamp: number } | null> {
     this.ensureUsable();
-    const minOffset = this.startOffset;
     const limitOffset = Math.min(maxOffset, this.readableEnd);
-    // The segment to look in: the largest recorded maximum (the first of equals) among segments
-    // whose maximum sits inside the range; segments where it does not are walked to find theirs.
-    let best: { segment: Segment; timestamp: number; batch: RecordBatchView | null } | null = null;
-    for (const segment of this.segments) {
-      if (segment.baseOffset >= limitOffset) break;
-      if (segment.maxTimestamp < 0 || segment.writtenBytes === 0 || (best !== null && segment.maxTimestamp <= best.timestamp)) continue;
-      const inRange = segment.offsetOfMaxTimestamp >= minOffset && segment.offsetOfMaxTimestamp < limitOffset;
-      if (inRange) {
-        best = { segment, timestamp: segment.maxTimestamp, batch: null };
-        continue;
-      }
-      const batch = await this.withSegment(segment, Math.max(minOffset, segment.baseOffset), (start) => findMaxTimestampBatch(segment, start, minOffset, limitOffset));
-      if (batch !== null && (best === null || batch.maxTimestamp > best.timestamp)) best = { segment, timestamp: batch.maxTimestamp, batch };
-    }
-    if (best === null) return null;
-    const segment = best.segment;
-    const batch = best.batch ?? await this.withSegment(segment, segment.offsetOfMaxTimestamp, async (start) => {
-      const found = await readSegmentBatches(segment, start, segment.offsetOfMaxTimestamp, 1, limitOffset, this.config.indexIntervalBytes);
-      if (found === INDEX_MISMATCH) return INDEX_MISMATCH;
-      return found === null || found.records.length === 0 ? null : new RecordBatchView(found.records, 0);
-    });
-    if (batch === null) return null;
-    return firstRecordAtOrAfter(batch, batch.maxTimestamp, minOffset);
-  }
-
-  /**
-   * Runs `work` from the index position for `offset` with the segment's file held open and its
-   * indexes loaded. When the index entry does not match the log (a damaged index file that looked
-   * plausible) the index is rebuilt from the log and `work` runs once more.
-   */
-  private async withSegment<T>(segment: Segment, offset: number | ((loaded: Segment) => number), work: (start: StartPoint) => Promise<T | typeof INDEX_MISMATCH>): Promise<T> {
-    segment.acquire();
-    try {
-      for (let attempt = 0; attempt < 2; attempt++) {
-        await this.ensureIndexes(segment);
-        const target = typeof offset === 'number' ? offset : offset(segment);
-        const result = await work(startPointFor(segment, target));
-        if (result !== INDEX_MISMATCH) return result;
-        if (segment === this.segments.at(-1)) break; // built in memory by this process: cannot be damaged
-        await rebuildInactiveIndexes(segment, this.config, this.logger, this.onFsync);
-      }
-      throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `index of ${segment.logPath} does not match the log`);
-    } finally {
-      segment.release();
-    }
-  }
-
-  private async ensureIndexes(segment: Segment): Promise<void> {
-    if (segment.offsetIndex !== null) {
-      if (segment !== this.segments.at(-1)) this.rememberLoadedInactive(segment);
-      return;
-    }
-    let loading = this.indexLoads.get(segment);
-    if (loading === undefined) {
-      loading = (async () => {
-        if (!(await segment.loadIndexes())) await rebuildInactiveIndexes(segment, this.config, this.logger, this.onFsync);
-      })().finally(() => this.indexLoads.delete(segment));
-      this.indexLoads.set(segment, loading);
-    }
-    await loading;
-    this.rememberLoadedInactive(segment);
-  }
-
-  /** LRU of inactive segments with indexes in memory; the oldest beyond the limit are dropped. */
-  private rememberLoadedInactive(segment: Segment): void {
-    const list = this.loadedInactive.filter((entry) => entry !== segment);
-    list.push(segment);
-    while (list.length > this.maxLoadedInactiveIndexes) {
-      const dropped = list.shift()!;
-      if (dropped !== this.segments.at(-1)) dropped.unloadIndexes();
-    }
-    this.loadedInactive = list;
+    return findMaxTimestampOffset(this.segments, this.indexes, this.startOffset, limitOffset, () => this.config.indexIntervalBytes);
   }
 
   // ------------------------------------------------------------------ deletion and truncation
@@ -519,25 +411,14 @@ export class PartitionLog {
   }
 
   /**
-   * Deletes the oldest inactive segments past retention: by time (newest timestamp older than
-   * retentionMs) and by size (while the log stays at or above retentionBytes without them).
-   * Never the active segment, and never a segment reaching `highWatermark` or beyond.
+   * Deletes the oldest inactive segments past retention (by time and by size; see
+   * countPastRetention in segment-list.ts): never the active segment, nor one reaching `highWatermark`.
    */
   async enforceRetention(nowMs: number, highWatermark = Number.POSITIVE_INFINITY): Promise<{ deletedSegments: number }> {
     this.ensureWritable();
     if (this.config.cleanupPolicy?.delete === false) return { deletedSegments: 0 };
     const segments = this.segments;
-    const deletable = (index: number) => index < segments.length - 1 && segments[index + 1]!.baseOffset <= highWatermark;
-    let count = 0;
-    if (this.config.retentionMs >= 0) {
-      const cutoffMs = nowMs - this.config.retentionMs;
-      while (deletable(count) && segments[count]!.retentionTimestampMs < cutoffMs) count++;
-    }
-    if (this.config.retentionBytes >= 0) {
-      let excess = this.sizeBytes() - this.config.retentionBytes;
-      for (let index = 0; index < count; index++) excess -= segments[index]!.logicalBytes;
-      while (deletable(count) && excess - segments[count]!.logicalBytes >= 0) excess -= segments[count++]!.logicalBytes;
-    }
+    const count = countPastRetention(segments, this.config, nowMs, highWatermark);
     if (count === 0) return { deletedSegments: 0 };
     this.startOffset = Math.max(this.startOffset, segments[count]!.baseOffset);
     const deleted = await this.dropSegmentsBelowStart();
@@ -550,17 +431,11 @@ export class PartitionLog {
     while (count < this.segments.length - 1 && this.segments[count + 1]!.baseOffset <= this.startOffset) count++;
     const doomed = this.segments.slice(0, count);
     this.segments = this.segments.slice(count);
-    this.loadedInactive = this.loadedInactive.filter((segment) => !doomed.includes(segment));
+    this.indexes.forget(doomed);
     const epochsChanged = this.epochs.truncateFromStart(this.startOffset);
     const startText = encodeLogStartOffset(this.startOffset);
     const epochText = this.epochs.encode();
-    await this.writer.task(async () => {
-      // The checkpoint first: a crash before the unlinks leaves segments that open() drops.
-      await writeFileAtomic(join(this.dir, LOG_START_OFFSET_FILE), startText, this.onFsync);
-      if (epochsChanged) await writeFileAtomic(join(this.dir, LEADER_EPOCH_FILE), epochText, this.onFsync);
-      for (const segment of doomed) await segment.deleteFiles();
-      if (doomed.length > 0) await fsyncDirectory(this.dir, this.onFsync);
-    });
+    await this.writer.task(() => dropSegmentFiles(this.dir, startText, epochsChanged ? epochText : null, doomed, this.onFsync));
     return count;
   }
 
@@ -586,22 +461,12 @@ export class PartitionLog {
     const index = Math.max(0, floorSegment(segments, offset));
     const segment = segments[index]!;
     const doomed = segments.slice(index + 1);
-    const cut = await this.withSegment(segment, offset, (start) => findCutPosition(segment, start, offset));
+    const cut = await this.indexes.withSegment(segment, offset, (start) => findCutPosition(segment, start, offset));
     this.segments = segments.slice(0, index + 1);
-    this.loadedInactive = this.loadedInactive.filter((entry) => entry !== segment && !doomed.includes(entry));
+    this.indexes.forget([segment, ...doomed]);
     // Now the active segment, so its indexes stay in memory; reload them if the LRU dropped them meanwhile.
-    await this.ensureIndexes(segment);
-    for (const dead of doomed) await dead.deleteFiles();
-    if (cut.position < segment.writtenBytes) await segment.handle!.truncate(cut.position);
-    segment.logicalBytes = cut.position;
-    segment.writtenBytes = cut.position;
-    const rescanFrom = segment.rewindForScan(cut.position);
-    await scanBatches(segment.handle!, {
-      fromPosition: rescanFrom, endPosition: cut.position, minNextOffset: segment.nextOffset, segmentBaseOffset: segment.baseOffset, verifyCrc: false,
-    }, (batch) => segment.observeBatch(batch.position, batch.baseOffset, batch.lastOffset, batch.maxTimestamp, batch.sizeBytes, this.config.indexIntervalBytes));
-    await segment.handle!.datasync();
-    this.onFsync?.(segment.logPath);
-    if (doomed.length > 0) await fsyncDirectory(this.dir, this.onFsync);
+    await this.indexes.ensureIndexes(segment);
+    await cutSegmentFiles(this.dir, segment, doomed, cut.position, () => this.config.indexIntervalBytes, this.onFsync);
     // Cut at a batch: the log ends at `offset`, or at that batch's base if it straddled `offset`.
     // Nothing to cut here (a gap, or damaged bytes, which were cut): it ends after what remains.
     const newEnd = cut.baseOffset === null ? Math.min(offset, segment.nextOffset) : Math.min(offset, cut.baseOffset);
@@ -621,7 +486,7 @@ export class PartitionLog {
     for (const segment of doomed) await segment.deleteFiles();
     await fresh.createFile();
     this.segments = [fresh];
-    this.loadedInactive = [];
+    this.indexes.forgetAll();
     this.startOffset = offset;
     this.setEnd(offset);
     this.epochs.truncateFromEnd(0);
@@ -660,18 +525,13 @@ export class PartitionLog {
     if (!this.isOpen) return discard();
     let replaced = false;
     await this.writer.task(async () => {
-      const intactAt = (segments: readonly Segment[]): number => {
-        const first = segments.indexOf(group[0]!);
-        const intact = first >= 0 && first + group.length < segments.length && this.state === 'open'
-          && group.every((segment, index) => segments[first + index] === segment && segment.writtenBytes === groupBytes[index]);
-        return intact ? first : -1;
-      };
+      const intactAt = (segments: readonly Segment[]): number => (this.state === 'open' ? intactGroupAt(segments, group, groupBytes) : -1);
       if (intactAt(this.segments) < 0 || cleaned.baseOffset !== group[0]!.baseOffset) return;
       // Readers already inside an old segment must never load its index files (they are about to
       // be deleted or replaced): keep those indexes in memory and out of the LRU.
       for (const segment of group) {
-        await this.ensureIndexes(segment);
-        this.loadedInactive = this.loadedInactive.filter((entry) => entry !== segment);
+        await this.indexes.ensureIndexes(segment);
+        this.indexes.forget([segment]);
       }
       // Checked and switched in one synchronous step: rolls and retention change the segment list
       // outside the writer queue. Reads use the cleaned file from here on (its handle does not
@@ -685,7 +545,7 @@ export class PartitionLog {
       await commitSwap(this.dir, cleaned.baseOffset, endOffset, this.onFsync);
       await completeSwap(this.dir, cleaned.baseOffset, endOffset, this.onFsync);
       await cleaned.writeIndexFiles(this.onFsync);
-      this.rememberLoadedInactive(cleaned);
+      this.indexes.rememberLoadedInactive(cleaned);
       // Handles close once the last reader releases them; the files are already gone or replaced.
       for (const segment of group) void segment.close().catch(() => {});
       replaced = true;
@@ -746,60 +606,3 @@ export class PartitionLog {
   }
 }
 
-/** An error from fsync/fdatasync (or EIO, which a write can also report for an earlier failed writeback). */
-export function isFsyncFailure(err: Error): boolean {
-  const { code, syscall } = err as NodeJS.ErrnoException;
-  return code === 'EIO' || syscall === 'fsync' || syscall === 'fdatasync';
-}
-
-/** Where to start walking a segment (with loaded indexes) for `offset`. */
-function startPointFor(segment: Segment, offset: number): StartPoint {
-  const index = segment.offsetIndex!;
-  const entry = index.floorEntry(Math.max(0, offset - segment.baseOffset));
-  if (entry < 0) return { position: 0, expectedOffset: null };
-  return { position: index.positionAt(entry), expectedOffset: segment.baseOffset + index.relativeOffsetAt(entry) };
-}
-
-/** Index of the last segment whose base offset is <= offset (0 when offset is below all of them). */
-function floorSegment(segments: readonly Segment[], offset: number): number {
-  let low = 0;
-  let high = segments.length - 1;
-  let found = 0;
-  while (low <= high) {
-    const middle = (low + high) >>> 1;
-    if (segments[middle]!.baseOffset <= offset) {
-      found = middle;
-      low = middle + 1;
-    } else {
-      high = middle - 1;
-    }
-  }
-  return found;
-}
-
-/** Splits an append's bytes into batch views, refusing anything that is not whole v2 batches. */
-function frameBatches(batches: Buffer): RecordBatchView[] {
-  const views: RecordBatchView[] = [];
-  let position = 0;
-  while (position < batches.length) {
-    const problem = checkBatchFrame(batches, position);
-    if (problem !== null) throw new StorageError(StorageErrorCode.CORRUPT_MESSAGE, `append: ${problem.message}`);
-    const view = new RecordBatchView(batches, position);
-    views.push(view);
-    position += view.sizeBytes;
-  }
-  if (views.length === 0) throw new StorageError(StorageErrorCode.INVALID_RECORD, 'append: no batches');
-  return views;
-}
-
-/** Refines a batch hit to the first record at or after the timestamp (falls back to the batch when undecodable). */
-async function firstRecordAtOrAfter(batch: RecordBatchView, timestampMs: number, minOffset: number): Promise<{ offset: number; timestamp: number }> {
-  const fallback = { offset: Math.max(batch.baseOffset, minOffset), timestamp: batch.maxTimestamp };
-  try {
-    const records = await decodeBatchRecords(batch);
-    const hit = records.find((record) => record.timestamp >= timestampMs && record.offset >= minOffset);
-    return hit === undefined ? fallback : { offset: hit.offset, timestamp: hit.timestamp };
-  } catch {
-    return fallback;
-  }
-}

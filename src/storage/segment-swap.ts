@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Logger } from '../util/log.ts';
 import { fsyncDirectory, type FsyncHook } from './checkpoint-file.ts';
 import { INDEX_SUFFIX, LOG_SUFFIX, parseSegmentFileName, segmentFileName, TIME_INDEX_SUFFIX } from './segment.ts';
+import type { Segment } from './segment.ts';
 
 export const CLEANED_SUFFIX = '.cleaned';
 const SWAP_NAME = /^(\d{20})\.(\d{20})\.log\.swap$/;
@@ -24,6 +25,17 @@ export function cleanedLogPath(dir: string, baseOffset: number): string {
 
 export function swapLogPath(dir: string, baseOffset: number, endOffset: number): string {
   return join(dir, `${String(baseOffset).padStart(20, '0')}.${String(endOffset).padStart(20, '0')}.log.swap`);
+}
+
+/**
+ * Where `group` (consecutive segments, their sizes `groupBytes` when cleaned) still sits in
+ * `segments`, inactive and unchanged; -1 when the log changed meanwhile.
+ */
+export function intactGroupAt(segments: readonly Segment[], group: readonly Segment[], groupBytes: readonly number[]): number {
+  const first = segments.indexOf(group[0]!);
+  const intact = first >= 0 && first + group.length < segments.length
+    && group.every((segment, index) => segments[first + index] === segment && segment.writtenBytes === groupBytes[index]);
+  return intact ? first : -1;
 }
 
 /** Step 2: the cleaned file becomes the committed replacement of segments [baseOffset, endOffset). */
