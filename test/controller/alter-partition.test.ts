@@ -6,18 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/error-codes.ts';
-import { createRequest, FakeQuorum, registration } from './fake-quorum.ts';
+import { registration, threeBrokersOnePartition } from './fake-quorum.ts';
 
-async function setUp() {
-  const quorum = new FakeQuorum({ limits: { defaultPartitions: 1, defaultReplicationFactor: 3, maxPartitionsPerTopic: 10 } });
-  await quorum.controller.ensureClusterId('cluster-a');
-  const epochs = new Map<number, number>();
-  for (let nodeId = 1; nodeId <= 3; nodeId++) epochs.set(nodeId, await quorum.addBroker(nodeId));
-  const created = await quorum.controller.createTopic(createRequest('events', 1, 3), false);
-  assert.equal(created.errorCode, 0);
-  const partition = () => quorum.image().topicsById.get(created.topicId!)!.partitions[0]!;
-  return { quorum, epochs, topicId: created.topicId!, partition };
-}
+const setUp = threeBrokersOnePartition;
 
 test('a new RF=3 partition starts with ISR = [leader]; followers join through AlterPartition', async () => {
   const { quorum, epochs, topicId, partition } = await setUp();

@@ -63,3 +63,16 @@ export function registration(nodeId: number, rack: string | null = null, incarna
 export function createRequest(name: string, numPartitions: number, replicationFactor: number, configs: Record<string, string> = {}) {
   return { name, numPartitions, replicationFactor, assignments: [], configs };
 }
+
+/** Three registered brokers and one RF=3 partition of topic `events` (ISR = [leader] at first). */
+export async function threeBrokersOnePartition() {
+  const quorum = new FakeQuorum({ limits: { defaultPartitions: 1, defaultReplicationFactor: 3, maxPartitionsPerTopic: 10 } });
+  await quorum.controller.ensureClusterId('cluster-a');
+  const epochs = new Map<number, number>();
+  for (let nodeId = 1; nodeId <= 3; nodeId++) epochs.set(nodeId, await quorum.addBroker(nodeId));
+  const created = await quorum.controller.createTopic(createRequest('events', 1, 3), false);
+  if (created.errorCode !== 0) throw new Error(`createTopic failed with ${created.errorCode}`);
+  const topicId = created.topicId!;
+  const partition = () => quorum.image().topicsById.get(topicId)!.partitions[0]!;
+  return { quorum, epochs, topicId, partition };
+}

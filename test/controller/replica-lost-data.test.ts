@@ -9,17 +9,10 @@ import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/error-codes.ts';
 import { removeReplicaWithLostData } from '../../src/controller/replica-data-loss.ts';
 import { validateRecord } from '../../src/controller/metadata-records.ts';
-import { createRequest, FakeQuorum } from './fake-quorum.ts';
+import { threeBrokersOnePartition } from './fake-quorum.ts';
 
 async function setUp() {
-  const quorum = new FakeQuorum({ limits: { defaultPartitions: 1, defaultReplicationFactor: 3, maxPartitionsPerTopic: 10 } });
-  await quorum.controller.ensureClusterId('cluster-a');
-  const epochs = new Map<number, number>();
-  for (let nodeId = 1; nodeId <= 3; nodeId++) epochs.set(nodeId, await quorum.addBroker(nodeId));
-  const created = await quorum.controller.createTopic(createRequest('events', 1, 3), false);
-  assert.equal(created.errorCode, 0);
-  const topicId = created.topicId!;
-  const partition = () => quorum.image().topicsById.get(topicId)!.partitions[0]!;
+  const { quorum, epochs, topicId, partition } = await threeBrokersOnePartition();
   const start = partition();
   const full = await quorum.controller.alterPartition({
     brokerId: start.leader, brokerEpoch: epochs.get(start.leader)!, topicId, partition: 0, leaderEpoch: start.leaderEpoch, partitionEpoch: start.partitionEpoch, newIsr: [...start.replicas],
