@@ -2,7 +2,8 @@
 // replication, commitment, snapshots and leadership transfer. It performs no I/O: time arrives as
 // tick(), input as step(), and everything it wants done leaves through `messages` and the log's
 // unstable part, which RaftNode hands to the driver as a Ready. Role-specific behaviour lives in
-// the step and tick functions swapped on every role change.
+// the step and tick functions swapped on every role change (follower-role.ts, candidate-role.ts,
+// leader-role.ts); this class keeps what every role shares.
 import type { Logger } from '../../util/log.ts';
 import type { Random } from '../../io/random.ts';
 import { EMPTY_BYTES, MessageType, NO_NODE, makeMessage } from './types.ts';
@@ -12,6 +13,9 @@ import type { RaftStorage } from './storage.ts';
 import { ProgressTracker } from './progress.ts';
 import type { Progress } from './progress.ts';
 import { assert, entriesSizeBytes } from './util.ts';
+import { stepFollower, tickElection } from './follower-role.ts';
+import { stepCandidate } from './candidate-role.ts';
+import { stepLeader, tickHeartbeat } from './leader-role.ts';
 
 export interface RaftConfig {
   id: NodeId;
@@ -469,186 +473,4 @@ function validateMembership(id: NodeId, voters: readonly NodeId[], learners: rea
   for (const member of all) assert(Number.isInteger(member) && member > 0 && member <= 0x7fff_ffff, `node ids are integers in [1, 2^31), got ${member}`);
   assert(new Set(all).size === all.length, `voters and learners must be distinct: ${all.join(',')}`);
   assert(all.includes(id), `node ${id} is neither a voter nor a learner`);
-}
-
-// ---- tick functions ---------------------------------------------------------------------------
-
-function tickElection(raft: Raft): void {
-  raft.electionElapsed++;
-  if (raft.promotable() && raft.pastElectionTimeout()) {
-    raft.electionElapsed = 0;
-    raft.step(makeMessage({ type: MessageType.Hup, from: raft.id }));
-  }
-}
-
-function tickHeartbeat(raft: Raft): void {
-  raft.heartbeatElapsed++;
-  raft.electionElapsed++;
-  if (raft.electionElapsed >= raft.electionTicks) {
-    raft.electionElapsed = 0;
-    if (raft.checkQuorum) raft.step(makeMessage({ type: MessageType.CheckQuorum, from: raft.id }));
-    // A transfer that has not finished within an election timeout has failed; take proposals again.
-    if (raft.role === 'leader' && raft.leadTransferee !== NO_NODE) raft.abortLeaderTransfer();
-  }
-  if (raft.role !== 'leader') return;
-  for (const progress of raft.tracker.progress.values()) {
-    if (progress.state === 'snapshot' && ++progress.snapshotTicks >= raft.snapshotRetryTicks) progress.becomeProbe();
-  }
-  if (raft.heartbeatElapsed >= raft.heartbeatTicks) {
-    raft.heartbeatElapsed = 0;
-    raft.step(makeMessage({ type: MessageType.Beat, from: raft.id }));
-  }
-}
-
-// ---- step functions ---------------------------------------------------------------------------
-
-function stepLeader(raft: Raft, message: Message): ProposalError | undefined {
-  switch (message.type) {
-    case MessageType.Beat:
-      raft.broadcastHeartbeat();
-      return undefined;
-    case MessageType.CheckQuorum:
-      if (!raft.tracker.quorumActive(raft.id)) {
-        raft.becomeFollower(raft.term, NO_NODE);
-        return undefined;
-      }
-      for (const [id, progress] of raft.tracker.progress) if (id !== raft.id) progress.recentActive = false;
-      return undefined;
-    case MessageType.Propose:
-      return proposeAsLeader(raft, message);
-    case MessageType.TransferLeader:
-      transferAsLeader(raft, message.from);
-      return undefined;
-  }
-
-  const progress = raft.tracker.progress.get(message.from);
-  if (!progress) return undefined;
-  switch (message.type) {
-    case MessageType.AppendResponse:
-      handleAppendResponse(raft, message, progress);
-      break;
-    case MessageType.HeartbeatResponse:
-      progress.recentActive = true;
-      progress.probeSent = false;
-      // A full window with nothing acknowledged may mean the Appends were lost: let one more through.
-      if (progress.state === 'replicate' && progress.inflights.full()) progress.inflights.freeFirstOne();
-      if (progress.match < raft.log.lastIndex()) raft.sendAppend(message.from);
-      break;
-  }
-  return undefined;
-}
-
-function proposeAsLeader(raft: Raft, message: Message): ProposalError | undefined {
-  assert(message.entries.length > 0, 'empty proposal');
-  if (raft.leadTransferee !== NO_NODE) return 'transfer-in-progress';
-  for (const entry of message.entries) if (entry.data.length > raft.maxEntryBytes) return 'entry-too-large';
-  if (!raft.appendEntries(message.entries.map((entry) => entry.data))) return 'too-many-uncommitted-bytes';
-  raft.broadcastAppend();
-  return undefined;
-}
-
-function transferAsLeader(raft: Raft, transferee: NodeId): void {
-  const progress = raft.tracker.progress.get(transferee);
-  if (!progress || progress.isLearner) return;
-  if (raft.leadTransferee !== NO_NODE) {
-    if (raft.leadTransferee === transferee) return;
-    raft.abortLeaderTransfer();
-  }
-  if (transferee === raft.id) return;
-  // The transfer must finish within an election timeout; proposals wait until it does or fails.
-  raft.electionElapsed = 0;
-  raft.leadTransferee = transferee;
-  if (progress.match === raft.log.lastIndex()) raft.sendTimeoutNow(transferee);
-  else raft.sendAppend(transferee);
-}
-
-function handleAppendResponse(raft: Raft, message: Message, progress: Progress): void {
-  progress.recentActive = true;
-  if (message.reject) {
-    let nextProbeIndex = message.rejectHint;
-    if (message.logTerm > 0) nextProbeIndex = raft.log.findConflictByTerm(message.rejectHint, message.logTerm).index;
-    if (progress.maybeDecreaseTo(message.index, nextProbeIndex)) {
-      if (progress.state === 'replicate') progress.becomeProbe();
-      raft.sendAppend(message.from);
-    }
-    return;
-  }
-  const wasPaused = progress.isPaused();
-  if (!progress.maybeUpdate(message.index)) return;
-  if (progress.state === 'probe') {
-    progress.becomeReplicate();
-  } else if (progress.state === 'snapshot' && progress.match >= progress.pendingSnapshot) {
-    progress.becomeProbe();
-    progress.becomeReplicate();
-  } else if (progress.state === 'replicate') {
-    progress.inflights.freeLE(message.index);
-  }
-  if (raft.maybeCommit()) raft.broadcastAppend();
-  else if (wasPaused) raft.sendAppend(message.from);
-  // The window may have opened for several size-limited Appends; bounded by its capacity.
-  for (let sent = 0; sent <= raft.maxInflightMessages && raft.maybeSendAppend(message.from, false); sent++);
-  if (message.from === raft.leadTransferee && progress.match === raft.log.lastIndex()) raft.sendTimeoutNow(message.from);
-}
-
-function stepCandidate(raft: Raft, message: Message): ProposalError | undefined {
-  // A pre-candidate counts pre-vote answers, a candidate real ones; answers of the other kind are stale.
-  const myResponseType = raft.role === 'pre-candidate' ? MessageType.PreVoteResponse : MessageType.VoteResponse;
-  switch (message.type) {
-    case MessageType.Propose:
-      return 'not-leader';
-    case MessageType.Append:
-      raft.becomeFollower(message.term, message.from);
-      raft.handleAppendEntries(message);
-      return undefined;
-    case MessageType.Heartbeat:
-      raft.becomeFollower(message.term, message.from);
-      raft.handleHeartbeat(message);
-      return undefined;
-    case MessageType.Snapshot:
-      raft.becomeFollower(message.term, message.from);
-      raft.handleSnapshot(message);
-      return undefined;
-  }
-  if (message.type !== myResponseType) return undefined;
-  const { result } = raft.poll(message.from, !message.reject);
-  if (result === 'won') {
-    if (raft.role === 'pre-candidate') {
-      raft.campaign('election');
-    } else {
-      raft.becomeLeader();
-      raft.broadcastAppend();
-    }
-  } else if (result === 'lost') {
-    // A rejection carrying a newer term already made us a follower in Raft.step.
-    raft.becomeFollower(raft.term, NO_NODE);
-  }
-  return undefined;
-}
-
-function stepFollower(raft: Raft, message: Message): ProposalError | undefined {
-  switch (message.type) {
-    case MessageType.Propose:
-      // No forwarding: callers route proposals to the leader themselves (Tide's active controller).
-      return 'not-leader';
-    case MessageType.Append:
-      raft.electionElapsed = 0;
-      raft.lead = message.from;
-      raft.handleAppendEntries(message);
-      return undefined;
-    case MessageType.Heartbeat:
-      raft.electionElapsed = 0;
-      raft.lead = message.from;
-      raft.handleHeartbeat(message);
-      return undefined;
-    case MessageType.Snapshot:
-      raft.electionElapsed = 0;
-      raft.lead = message.from;
-      raft.handleSnapshot(message);
-      return undefined;
-    case MessageType.TimeoutNow:
-      // The leader asks us to take over now: campaign without a pre-vote and past the voters' lease.
-      raft.hup('transfer');
-      return undefined;
-  }
-  return undefined;
 }
