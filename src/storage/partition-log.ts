@@ -27,6 +27,7 @@ import { cutSegmentFiles, dropSegmentFiles } from './log-truncation.ts';
 import { RecentBatches } from './recent-batches.ts';
 import { cleanedLogPath, commitSwap, completeSwap, intactGroupAt } from './segment-swap.ts';
 import { findMaxTimestampOffset, findOffsetForTimestamp } from './timestamp-lookup.ts';
+import { fdatasync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 
 export type { LogConfig } from './log-config.ts';
@@ -297,7 +298,9 @@ export class PartitionLog {
     const target = this.readableEnd;
     const segment = this.lastWrittenSegment;
     if (segment === null || segment.handle === null || target <= this.flushed) return;
-    await segment.handle.datasync();
+    // The callback API: FileHandle.datasync costs a promise and a ref/unref per call, on every append under flush=sync.
+    const fd = segment.handle.fd;
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
     await this.onFsync?.(segment.logPath); // the slow-disk test hook (src/chaos/slow-fsync.ts) returns a promise
     this.flushed = Math.max(this.flushed, target);
   }
