@@ -33,6 +33,7 @@ import { comparePartitionState, leaderEpochErrorCode } from './epochs.ts';
 import { UNDEFINED_EPOCH } from '../storage/epoch-history.ts';
 import type { EpochEndOffset } from '../storage/epoch-history.ts';
 import type { ReplicaLog } from './replica-log.ts';
+import { PendingProduces } from './pending-produces.ts';
 import type {
   Acks, AlterPartitionRequest, AlterPartitionResult, LeaderAction, PartitionState, ReplicaFetchAnswer, ReplicaFetchRequest, ReplicationConfig,
 } from './types.ts';
@@ -46,14 +47,6 @@ interface FollowerProgress {
   lastCaughtUpTimeMs: number;
   lastFetchTimeMs: number;
   lastFetchLeaderLogEndOffset: number;
-}
-
-interface PendingProduce {
-  readonly requestId: number;
-  /** The offset after the batch: done when HW >= this. */
-  readonly requiredOffset: number;
-  readonly deadlineMs: number;
-  readonly acks: Acks;
 }
 
 export interface ProduceRequest {
@@ -71,7 +64,7 @@ export class LeaderState {
   /** Members proposed for addition on top of the current partition epoch (see the rules above). */
   private uncertainMembers: number[] = [];
   private readonly followers = new Map<number, FollowerProgress>();
-  private pending: PendingProduce[] = [];
+  private readonly pending = new PendingProduces();
   private resigned = false;
 
   constructor(
@@ -124,7 +117,7 @@ export class LeaderState {
   }
 
   get pendingProduceCount(): number {
-    return this.pending.length;
+    return this.pending.size;
   }
 
   /** The ISR the HW must wait for (see the rules above). */
@@ -142,7 +135,7 @@ export class LeaderState {
   checkProduce(acks: Acks): number {
     if (this.resigned) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     if (acks === -1 && this.state.isr.length < this.config.minInsyncReplicas) return ErrorCode.NOT_ENOUGH_REPLICAS;
-    if (this.pending.length >= pendingProducesMax) return ErrorCode.REQUEST_TIMED_OUT;
+    if (this.pending.size >= pendingProducesMax) return ErrorCode.REQUEST_TIMED_OUT;
     return ErrorCode.NONE;
   }
 
@@ -155,7 +148,7 @@ export class LeaderState {
     this.log.appended(nextOffset, this.leaderEpoch);
     const actions: LeaderAction[] = [];
     if (produce !== undefined && produce.acks !== 0) {
-      this.pending.push({ requestId: produce.requestId, requiredOffset: nextOffset, deadlineMs: nowMs + produce.timeoutMs, acks: produce.acks });
+      this.pending.add({ requestId: produce.requestId, requiredOffset: nextOffset, deadlineMs: nowMs + produce.timeoutMs, acks: produce.acks });
     }
     this.advanceHighWatermark(actions);
     this.completeProduces(actions);
@@ -204,11 +197,7 @@ export class LeaderState {
   tick(nowMs: number): LeaderAction[] {
     const actions: LeaderAction[] = [];
     if (this.resigned) return actions;
-    const expired = this.pending.filter((produce) => produce.deadlineMs <= nowMs);
-    if (expired.length > 0) {
-      this.pending = this.pending.filter((produce) => produce.deadlineMs > nowMs);
-      for (const produce of expired) actions.push({ kind: 'produce-done', requestId: produce.requestId, errorCode: ErrorCode.REQUEST_TIMED_OUT });
-    }
+    for (const produce of this.pending.takeExpired(nowMs)) actions.push({ kind: 'produce-done', requestId: produce.requestId, errorCode: ErrorCode.REQUEST_TIMED_OUT });
     this.maybeShrinkIsr(nowMs, actions);
     return actions;
   }
@@ -260,9 +249,7 @@ export class LeaderState {
     this.resigned = true;
     this.pendingIsr = undefined;
     this.uncertainMembers = [];
-    const actions: LeaderAction[] = this.pending.map((produce) => ({ kind: 'produce-done', requestId: produce.requestId, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER }));
-    this.pending = [];
-    return actions;
+    return this.pending.takeAll().map((produce) => ({ kind: 'produce-done', requestId: produce.requestId, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER }));
   }
 
   private answer(errorCode: number, readFromOffset: number, readToOffset: number): ReplicaFetchAnswer {
@@ -325,19 +312,11 @@ export class LeaderState {
   }
 
   private completeProduces(actions: LeaderAction[]): void {
-    if (this.pending.length === 0) return;
-    const enoughReplicas = this.maximalIsr().length >= this.config.minInsyncReplicas;
-    const durableEnd = this.log.durableEndOffset(this.config.flushSync);
-    const waiting: PendingProduce[] = [];
-    for (const produce of this.pending) {
-      if (produce.acks === 1 && durableEnd >= produce.requiredOffset) {
-        actions.push({ kind: 'produce-done', requestId: produce.requestId, errorCode: ErrorCode.NONE });
-      } else if (produce.acks === -1 && this.log.highWatermark >= produce.requiredOffset) {
-        actions.push({ kind: 'produce-done', requestId: produce.requestId, errorCode: enoughReplicas ? ErrorCode.NONE : ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND });
-      } else {
-        waiting.push(produce);
-      }
-    }
-    this.pending = waiting;
+    if (this.pending.size === 0) return;
+    const done = this.pending.takeDone(this.log.durableEndOffset(this.config.flushSync), this.log.highWatermark);
+    for (const produce of done.leader) actions.push({ kind: 'produce-done', requestId: produce.requestId, errorCode: ErrorCode.NONE });
+    if (done.all.length === 0) return;
+    const errorCode = this.maximalIsr().length >= this.config.minInsyncReplicas ? ErrorCode.NONE : ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+    for (const produce of done.all) actions.push({ kind: 'produce-done', requestId: produce.requestId, errorCode });
   }
 }
