@@ -4,17 +4,27 @@
 //   batched     (a) throughput with client batching: batches of --cluster-batch-bytes, pipelined
 //   perMessage  (b) throughput with one record per Produce request, --cluster-in-flight-total in flight
 //   latency     (c) send -> ack latency at a fixed --cluster-rate msgs/s, open loop, one record per request
-// Each scenario gets a fresh cluster and stops at its deadline or byte budget.
+// Each scenario gets a fresh cluster and stops at its deadline or byte budget. Before them,
+// `bounds` measures what this machine's disk allows for (a) and (c) without any broker, so the
+// results and the targets can be read against it.
+import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createBenchTopic, startBenchCluster, stopBenchCluster, type BenchCluster, type BenchTopicLayout } from './cluster-nodes.ts';
+import { measureBufferedWrite } from './disk.ts';
+import { DURABLE_APPEND_RECORD_BYTES, durableAppendDurationMs, measureDurableAppend, type DurableAppendResult } from './durable-append.ts';
 import { runOpenLoop, type OpenLoopResult } from './open-loop-producer.ts';
-import { runProducer, type ProduceResult, type ProducerRoute } from './pipelined-producer.ts';
+import { buildBatchPool, runProducer, type ProduceResult, type ProducerRoute } from './pipelined-producer.ts';
+import { round } from './stats.ts';
 
 export const clusterScenarioNames = ['batched', 'perMessage', 'latency'] as const;
 export type ClusterScenarioName = typeof clusterScenarioNames[number];
 
 export interface ClusterSettings {
   scenarios: ClusterScenarioName[];
+  /** Shorter bounds probes. */
+  quick: boolean;
   nodes: number;
   partitions: number;
   recordBytes: number;
@@ -55,8 +65,28 @@ interface CpuPerMessage {
   nodesCpuUsPerMessage: number | null;
 }
 
+/**
+ * Limits of this machine's disk, measured with no broker running, where the nodes write (all 3
+ * share the one disk). A target beyond them cannot be met here whatever Tide does.
+ */
+export interface ClusterBounds {
+  directory: string;
+  /** With batched: one dd run, 1 MiB writes and one fdatasync at the end. */
+  diskBufferedMBps?: number;
+  /** Record batch bytes per record in (a)'s batches: the value, its framing and a share of the batch header. */
+  wireBytesPerRecord?: number;
+  batchedMsgsPerSecCeiling?: number;
+  /** With latency: bench/durable-append.ts at (c)'s rate into one file, from due time to durable. */
+  latencyRatePerSec?: number;
+  fsyncLatencyFloorMs?: { p50: number; p99: number; p999: number; max: number };
+  durableAppend?: DurableAppendResult;
+  /** Whether each target is within the bound above (null: that bound was not measured). */
+  targetsWithinBounds: { batchedMsgsPerSec: boolean | null; latencyP99Ms: boolean | null };
+}
+
 export interface ClusterReport {
   config: ClusterConfigReport;
+  bounds?: ClusterBounds;
   batched?: ProduceResult & CpuPerMessage & { connectionsPerLeader: number; inFlightPerConnection: number };
   perMessage?: ProduceResult & CpuPerMessage & { connectionsPerLeader: number; inFlightTotal: number };
   latency?: OpenLoopResult & CpuPerMessage & { connectionsPerLeader: number; durationMs: number };
@@ -65,6 +95,8 @@ export interface ClusterReport {
 
 const TOPIC = 'bench-replicated';
 const MIN_INSYNC_REPLICAS = 2;
+const SYNC_TIMEOUT_MS = 120_000;
+const execFileAsync = promisify(execFile);
 
 export async function runClusterSuite(settings: ClusterSettings): Promise<ClusterReport> {
   const report: ClusterReport = {
@@ -75,6 +107,7 @@ export async function runClusterSuite(settings: ClusterSettings): Promise<Cluste
     // Issue 5: (a) >= 150k msgs/s, (b) >= 20k msgs/s, (c) p99 <= 3 ms at 2,000 msgs/s.
     targets: { batchedMsgsPerSec: 150_000, perMessageMsgsPerSec: 20_000, latencyP99Ms: 3 },
   };
+  if (settings.scenarios.includes('batched') || settings.scenarios.includes('latency')) report.bounds = await measureBounds(settings, report.targets);
   for (const name of settings.scenarios) {
     await withCluster(settings, async (cluster, layout) => {
       report.config.leaders = layout.leaders;
@@ -114,6 +147,43 @@ export async function runClusterSuite(settings: ClusterSettings): Promise<Cluste
     });
   }
   return report;
+}
+
+async function measureBounds(settings: ClusterSettings, targets: ClusterReport['targets']): Promise<ClusterBounds> {
+  const directory = tmpdir();
+  const bounds: Omit<ClusterBounds, 'targetsWithinBounds'> = { directory };
+  const targetsWithinBounds: ClusterBounds['targetsWithinBounds'] = { batchedMsgsPerSec: null, latencyP99Ms: null };
+  const parts: string[] = [];
+  if (settings.scenarios.includes('batched')) {
+    const dd = await measureBufferedWrite(directory, settings.quick ? 256 : 1024);
+    const pool = buildBatchPool(settings.recordBytes, settings.batchBytes, 1);
+    const wireBytesPerRecord = pool.batches[0]!.length / pool.recordsPerBatch;
+    // Every replica writes every batch to the same disk, so at best
+    //   msgs/s = disk bytes/s / (replicationFactor x wireBytesPerRecord),
+    // wireBytesPerRecord = 64 KiB batch bytes / records in it ~= 1024 + ~10 framing + ~1 of header.
+    // Indexes, metadata and the fdatasyncs of flush=sync only take more, so this is a ceiling.
+    const ceiling = Math.round((dd.mbPerSec * 1_000_000) / (settings.nodes * wireBytesPerRecord));
+    bounds.diskBufferedMBps = dd.mbPerSec;
+    bounds.wireBytesPerRecord = round(wireBytesPerRecord, 1);
+    bounds.batchedMsgsPerSecCeiling = ceiling;
+    targetsWithinBounds.batchedMsgsPerSec = targets.batchedMsgsPerSec <= ceiling;
+    parts.push(`dd buffered ${dd.mbPerSec} MB/s -> (a) ceiling ${ceiling} msgs/s (target ${targets.batchedMsgsPerSec})`);
+  }
+  if (settings.scenarios.includes('latency')) {
+    const probe = await measureDurableAppend(directory, {
+      ratePerSec: settings.latencyRatePerSec, durationMs: durableAppendDurationMs(settings.quick), recordBytes: DURABLE_APPEND_RECORD_BYTES,
+    });
+    const { p50, p99, p999, max } = probe.latencyMs;
+    bounds.latencyRatePerSec = settings.latencyRatePerSec;
+    bounds.fsyncLatencyFloorMs = { p50, p99, p999, max };
+    bounds.durableAppend = probe;
+    targetsWithinBounds.latencyP99Ms = p99 <= targets.latencyP99Ms;
+    parts.push(`durable append at ${settings.latencyRatePerSec}/s p50 ${p50} ms p99 ${p99} ms p99.9 ${p999} ms (target (c) p99 ${targets.latencyP99Ms} ms), ${probe.fdatasyncs} fdatasyncs`);
+  }
+  settings.progress(`cluster bounds: ${parts.join('; ')}`);
+  // What dd left for writeback should not slow the first scenario.
+  await execFileAsync('sync', [], { timeout: SYNC_TIMEOUT_MS });
+  return { ...bounds, targetsWithinBounds };
 }
 
 function cpuPerMessage(nodesPercent: number | null, msgsPerSec: number): CpuPerMessage {

@@ -5,6 +5,7 @@
 // - dsync 4 KiB: every small write synced (the cost of one fsync, as writes per second).
 // - node writer: what one Node FileHandle reaches with the log's pattern (sequential writev of
 //   512 KiB, fdatasync every second), the ceiling for a broker without Tide's own work.
+// - durable append: the latency floor of flush=sync at a fixed rate (bench/durable-append.ts).
 // Virtual disks vary a lot from run to run (host caches, burst credits), so each is run a few
 // times and the median is the figure; the single runs are kept in the report.
 import { execFile } from 'node:child_process';
@@ -12,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DURABLE_APPEND_RATE_PER_SEC, DURABLE_APPEND_RECORD_BYTES, durableAppendDurationMs, measureDurableAppend, type DurableAppendResult } from './durable-append.ts';
 import { mbPerSec, round } from './stats.ts';
 
 const run = promisify(execFile);
@@ -39,6 +41,7 @@ export interface DiskReport {
   dsync1MiB: DdSummary;
   dsync4KiB: DdSummary;
   nodeWriter: NodeWriterResult;
+  durableAppend: DurableAppendResult;
 }
 
 export interface NodeWriterResult {
@@ -56,14 +59,31 @@ export async function measureDisk(parentDir: string, quick: boolean): Promise<Di
     const runs = quick ? 1 : 3;
     return {
       directory: parentDir,
-      buffered: await repeat(runs, () => dd(file, '1M', quick ? 256 : 1024, 'conv=fdatasync')),
+      buffered: await repeat(runs, () => ddBuffered(file, quick ? 256 : 1024)),
       dsync1MiB: await repeat(runs, () => dd(file, '1M', quick ? 32 : 256, 'oflag=dsync')),
       dsync4KiB: await repeat(runs, () => dd(file, '4k', quick ? 500 : 2000, 'oflag=dsync')),
       nodeWriter: await nodeWriter(file, quick ? 2000 : 6000),
+      durableAppend: await measureDurableAppend(directory, {
+        ratePerSec: DURABLE_APPEND_RATE_PER_SEC, durationMs: durableAppendDurationMs(quick), recordBytes: DURABLE_APPEND_RECORD_BYTES,
+      }),
     };
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
+}
+
+/** One buffered dd run (1 MiB writes, one fdatasync at the end) in a directory of its own under `parentDir`. */
+export async function measureBufferedWrite(parentDir: string, mib: number): Promise<DdResult> {
+  const directory = await mkdtemp(join(parentDir, 'tide-bench-dd-'));
+  try {
+    return await ddBuffered(join(directory, 'dd.out'), mib);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+function ddBuffered(file: string, mib: number): Promise<DdResult> {
+  return dd(file, '1M', mib, 'conv=fdatasync');
 }
 
 const NODE_WRITE_BYTES = 512 * 1024;

@@ -58,7 +58,7 @@ interface Settings {
   profileDir: string | null;
   produceOnly: boolean;
   failover: { trials: number; cases: FailoverCaseName[] };
-  cluster: Omit<ClusterSettings, 'durationMs' | 'warmupMs' | 'maxBytes' | 'profileDir' | 'progress'>;
+  cluster: Omit<ClusterSettings, 'quick' | 'durationMs' | 'warmupMs' | 'maxBytes' | 'profileDir' | 'progress'>;
 }
 
 // Suites in the order they run: cluster is issue 5 item 8 a-c (bench/cluster.ts), failover item 8d (bench/failover.ts).
@@ -389,7 +389,7 @@ async function main(): Promise<void> {
   if (settings.suites.has('disk')) {
     progress(`dd in ${tmpdir()}`);
     disk = await measureDisk(tmpdir(), settings.quick);
-    progress(`disk: buffered ${disk.buffered.mbPerSec} MB/s (runs ${disk.buffered.runsMbPerSec.join(', ')}), dsync 1 MiB ${disk.dsync1MiB.mbPerSec} MB/s, dsync 4 KiB ${disk.dsync4KiB.writesPerSec} writes/s, node writer ${disk.nodeWriter.mbPerSec} MB/s`);
+    progress(`disk: buffered ${disk.buffered.mbPerSec} MB/s (runs ${disk.buffered.runsMbPerSec.join(', ')}), dsync 1 MiB ${disk.dsync1MiB.mbPerSec} MB/s, dsync 4 KiB ${disk.dsync4KiB.writesPerSec} writes/s, node writer ${disk.nodeWriter.mbPerSec} MB/s, durable append at ${disk.durableAppend.ratePerSec}/s p50 ${disk.durableAppend.latencyMs.p50} ms p99 ${disk.durableAppend.latencyMs.p99} ms p99.9 ${disk.durableAppend.latencyMs.p999} ms`);
     result['disk'] = disk;
   }
   if (settings.suites.has('single')) {
@@ -406,7 +406,7 @@ async function main(): Promise<void> {
   if (settings.suites.has('cluster')) {
     await execFileAsync('sync', [], { timeout: SYNC_TIMEOUT_MS });
     result['cluster'] = await runClusterSuite({
-      ...settings.cluster, durationMs: settings.durationMs, warmupMs: settings.warmupMs, maxBytes: settings.maxBytes, profileDir: settings.profileDir, progress,
+      ...settings.cluster, quick: settings.quick, durationMs: settings.durationMs, warmupMs: settings.warmupMs, maxBytes: settings.maxBytes, profileDir: settings.profileDir, progress,
     });
   }
   if (settings.suites.has('failover')) {
