@@ -32,9 +32,23 @@ export function verifyReplica(image: MetadataImage, clientId: string | null, rep
   if (!isClusterMetadataImage(image)) return false;
   const broker = image.brokers.get(nodeId);
   if (broker === undefined || broker.brokerEpoch !== brokerEpoch) return false;
-  const expected = Buffer.from(proof(image.clusterId, nodeId, brokerEpoch, broker.incarnationId), 'utf8');
+  const expected = Buffer.from(expectedProof(image.clusterId, nodeId, brokerEpoch, broker.incarnationId), 'utf8');
   const given = Buffer.from(parts[3]!, 'utf8');
   return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+/**
+ * Each follower sends its proof with every Fetch; an HMAC per request was a visible share of a
+ * leader's CPU at one record per request, so the last proof per registered broker is kept.
+ */
+const expectedProofs = new Map<number, { clusterId: string; brokerEpoch: number; incarnationId: string; proof: string }>();
+
+function expectedProof(clusterId: string, nodeId: number, brokerEpoch: number, incarnationId: string): string {
+  const cached = expectedProofs.get(nodeId);
+  if (cached !== undefined && cached.clusterId === clusterId && cached.brokerEpoch === brokerEpoch && cached.incarnationId === incarnationId) return cached.proof;
+  const computed = proof(clusterId, nodeId, brokerEpoch, incarnationId);
+  expectedProofs.set(nodeId, { clusterId, brokerEpoch, incarnationId, proof: computed });
+  return computed;
 }
 
 function proof(clusterId: string, nodeId: number, brokerEpoch: number, incarnationId: string): string {

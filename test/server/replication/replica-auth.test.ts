@@ -34,3 +34,19 @@ test('only the claimed broker current incarnation passes', () => {
   ];
   for (const [clientId, replicaId] of refused) assert.equal(verifyReplica(image, clientId, replicaId), false, String(clientId));
 });
+
+test('a re-registered broker is checked against its new incarnation, not a remembered proof', () => {
+  const image = imageWithBrokers();
+  const oldId = replicaClientId('cluster-r', 1, 4, 'inc-one');
+  assert.equal(verifyReplica(image, oldId, 1), true);
+  const builder = new MetadataImageBuilder();
+  builder.apply([
+    { type: 'cluster', clusterId: 'cluster-r' },
+    { type: 'register-broker', nodeId: 1, incarnationId: 'inc-one-again', brokerEpoch: 6, host: '127.0.0.1', port: 9001, rack: null, internalHost: '127.0.0.1', internalPort: 9101 },
+  ], 1);
+  const restarted = builder.image();
+  assert.equal(verifyReplica(restarted, oldId, 1), false);
+  assert.equal(verifyReplica(restarted, replicaClientId('cluster-r', 1, 6, 'inc-one'), 1), false, 'new epoch, old incarnation');
+  assert.equal(verifyReplica(restarted, replicaClientId('cluster-r', 1, 6, 'inc-one-again'), 1), true);
+  assert.equal(verifyReplica(image, replicaClientId('cluster-r', 1, 6, 'inc-one-again'), 1), false, 'the old image still knows only epoch 4');
+});
