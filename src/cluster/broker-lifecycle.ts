@@ -6,7 +6,9 @@
 // epoch (the controller fenced and forgot this incarnation) leads to a fresh registration.
 // beatNow() sends the next heartbeat at once: when the controller changes or the link to it broke,
 // the controller fences a broker that stays silent for broker.connection.loss.fence.ms (a dead
-// process's connection closes too), so a live one must speak up quickly.
+// process's connection closes too), so a live one must speak up quickly. Every heartbeat also says
+// whether this node's storage is full (its disk guard refuses appends); the caller beats at once when
+// that changes, so the controller moves the node's leaderships away without waiting an interval.
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { Logger } from '../util/log.ts';
@@ -20,6 +22,8 @@ export interface BrokerLifecycleOptions {
   call: ForwardToController;
   /** The metadata offset this node has applied (and its listeners have seen). */
   metadataOffset(): number;
+  /** Whether this node's storage is full (its disk guard refuses appends); absent: never. */
+  storageFull?(): boolean;
   heartbeatIntervalMs: number;
   logger: Logger;
 }
@@ -60,7 +64,7 @@ export class BrokerLifecycle {
     await this.running;
     if (this.epoch < 0 || farewellTimeoutMs <= 0) return;
     try {
-      await withTimeout(this.options.call('heartbeat', { nodeId: this.options.nodeId, brokerEpoch: this.epoch, metadataOffset: this.options.metadataOffset(), wantFence: true }), farewellTimeoutMs);
+      await withTimeout(this.options.call('heartbeat', { nodeId: this.options.nodeId, brokerEpoch: this.epoch, metadataOffset: this.options.metadataOffset(), wantFence: true, storageFull: this.storageFull() }), farewellTimeoutMs);
     } catch (error) {
       this.options.logger.info('farewell heartbeat not answered', { error: (error as Error).message });
     }
@@ -76,6 +80,10 @@ export class BrokerLifecycle {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.schedule(0);
+  }
+
+  private storageFull(): boolean {
+    return this.options.storageFull?.() === true;
   }
 
   private schedule(delayMs: number): void {
@@ -106,7 +114,7 @@ export class BrokerLifecycle {
         this.fenced = true;
         logger.info('broker registered', { brokerEpoch: this.epoch, incarnationId: this.incarnationId });
       }
-      const answer = await this.options.call('heartbeat', { nodeId, brokerEpoch: this.epoch, metadataOffset: this.options.metadataOffset(), wantFence: false });
+      const answer = await this.options.call('heartbeat', { nodeId, brokerEpoch: this.epoch, metadataOffset: this.options.metadataOffset(), wantFence: false, storageFull: this.storageFull() });
       if (this.stopped) return;
       if (answer.errorCode === ErrorCode.STALE_BROKER_EPOCH || answer.errorCode === ErrorCode.BROKER_ID_NOT_REGISTERED) {
         logger.warn('heartbeat refused; registering again', { errorCode: answer.errorCode, brokerEpoch: this.epoch });

@@ -61,6 +61,12 @@ export interface ClusterMembershipOptions {
   onFatal(error: Error): void;
 }
 
+/** What the broker knows of its storage: full when its disk guard refuses appends (src/server/disk-guard-service.ts). */
+export interface BrokerStorageState {
+  isFull(): boolean;
+  onChange(listener: (full: boolean) => void): void;
+}
+
 export interface QuorumState {
   nodeId: number;
   role: 'voter' | 'observer';
@@ -128,8 +134,11 @@ export class ClusterMembership implements ControllerRpcHost {
     return membership;
   }
 
-  /** Starts registering and heartbeating; call once the node can serve the partitions it is given. */
-  startBroker(internalAddress: HostPort | null): void {
+  /**
+   * Starts registering and heartbeating; call once the node can serve the partitions it is given.
+   * With `storage`, heartbeats report whether it is full, and a change is reported at once.
+   */
+  startBroker(internalAddress: HostPort | null, storage?: BrokerStorageState): void {
     const { options } = this;
     this.lifecycle = new BrokerLifecycle({
       nodeId: options.nodeId,
@@ -140,10 +149,16 @@ export class ClusterMembership implements ControllerRpcHost {
       // A heartbeat that takes longer than the session would be useless: give up and send the next.
       call: this.forwarder(Math.max(500, Math.min(options.rpcTimeoutMs, Math.floor(options.sessionTimeoutMs / 2)))),
       metadataOffset: () => this.metadata.visibleOffset,
+      ...(storage ? { storageFull: () => storage.isFull() } : {}),
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       logger: options.logger.child('lifecycle'),
     });
     this.lifecycle.start();
+    // The controller moves this node's leaderships when its storage fills: tell it now, not at the next beat.
+    storage?.onChange((full) => {
+      options.logger.info(full ? 'storage full: reporting it to the controller' : 'storage has room again: reporting it to the controller');
+      this.lifecycle?.beatNow();
+    });
     // The controller fences a broker whose heartbeat connection closed unless it heartbeats again
     // within broker.connection.loss.fence.ms: speak up as soon as the link to the controller breaks.
     for (const [nodeId, link] of this.links) link.onLost(() => {

@@ -14,7 +14,8 @@ import { isAlterPartitionCall, serveAlterPartition } from './alter-partition-rpc
 import { isReplicaLostDataCall, serveReplicaLostData } from './replica-data-loss-rpc.ts';
 
 export interface RegisterParams { nodeId: number; incarnationId: string; host: string; port: number; rack: string | null; internalHost: string; internalPort: number }
-export interface HeartbeatParams { nodeId: number; brokerEpoch: number; metadataOffset: number; wantFence: boolean }
+/** `storageFull` is optional on the wire: a sender that predates it means false. */
+export interface HeartbeatParams { nodeId: number; brokerEpoch: number; metadataOffset: number; wantFence: boolean; storageFull?: boolean }
 
 export interface ControllerMethods {
   register: { params: RegisterParams; result: { errorCode: number; brokerEpoch: number; offset: number } };
@@ -171,7 +172,10 @@ function checkRequest(raw: unknown): { method: ControllerMethod; params: unknown
         rack: p.rack === null ? null : str(p.rack, 'rack'), internalHost: str(p.internalHost, 'internalHost'), internalPort: int(p.internalPort, 'internalPort', 0, 65535),
       } satisfies RegisterParams };
     case 'heartbeat':
-      return { method, params: { nodeId: nodeId(), brokerEpoch: int(p.brokerEpoch, 'brokerEpoch', -1), metadataOffset: int(p.metadataOffset, 'metadataOffset', -1), wantFence: bool(p.wantFence, 'wantFence') } satisfies HeartbeatParams };
+      return { method, params: {
+        nodeId: nodeId(), brokerEpoch: int(p.brokerEpoch, 'brokerEpoch', -1), metadataOffset: int(p.metadataOffset, 'metadataOffset', -1), wantFence: bool(p.wantFence, 'wantFence'),
+        storageFull: p.storageFull === undefined ? false : bool(p.storageFull, 'storageFull'),
+      } satisfies HeartbeatParams };
     case 'createTopic': {
       const r = object(p.request, 'request');
       const assignments = list(r.assignments, 'assignments').map((item, index) => {

@@ -3,7 +3,7 @@
 // with the same rules straight from its image.
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { MetadataImage, PartitionMetadata } from './metadata-image.ts';
-import { electOnDemand, type ElectionType, type IsLive } from './partition-election.ts';
+import { electOnDemand, noStorageFull, type ElectionType, type IsLive, type IsStorageFull } from './partition-election.ts';
 
 /** One topic's partitions of an ElectLeaders request. */
 export interface ElectLeadersTopic {
@@ -26,7 +26,7 @@ export interface ElectionPlan {
  * what does not exist. `topics` null means every partition, and then, as in Kafka, partitions that
  * needed no election are left out of the answer (and topics left without any answer).
  */
-export function planElections(image: MetadataImage, type: ElectionType, topics: ElectLeadersTopic[] | null, isLive: IsLive): ElectionPlan {
+export function planElections(image: MetadataImage, type: ElectionType, topics: ElectLeadersTopic[] | null, isLive: IsLive, isFull: IsStorageFull = noStorageFull): ElectionPlan {
   const everything = topics === null;
   // Repeated topics and partitions are asked once (Kafka reads the request into a set).
   const wanted = new Map<string, Set<number>>();
@@ -51,7 +51,7 @@ export function planElections(image: MetadataImage, type: ElectionType, topics: 
         answers.push({ partition: id, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no partition ${name}-${id}` });
         continue;
       }
-      const outcome = electOnDemand(partition, type, isLive);
+      const outcome = electOnDemand(partition, type, isLive, isFull);
       if (outcome.next !== null) {
         plan.elections.push({ topicId: topic.topicId, next: outcome.next });
         answers.push({ partition: id, errorCode: ErrorCode.NONE, errorMessage: null });

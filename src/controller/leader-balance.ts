@@ -5,11 +5,12 @@
 // Kafka's rule (the documented meaning of `leader.imbalance.per.broker.percentage`): for each broker,
 // imbalance = partitions it is preferred for but does not lead / partitions it is preferred for.
 // Only a broker whose imbalance is ABOVE the percentage gets its leaderships back, and only for
-// partitions where it is live and in the ISR (never a leader that could lack acknowledged data).
+// partitions where it is live and in the ISR (never a leader that could lack acknowledged data), and
+// not while its storage is full and another live ISR member has room (it comes back once it has room).
 // 0 % moves back every partition that can move.
 import type { ClusterMetadataImage } from './metadata-image-builder.ts';
 import type { PartitionMetadata } from './metadata-image.ts';
-import { electOnDemand, type IsLive } from './partition-election.ts';
+import { electOnDemand, noStorageFull, type IsLive, type IsStorageFull } from './partition-election.ts';
 
 export interface LeaderBalanceSettings {
   /** `auto.leader.rebalance.enable` */
@@ -48,7 +49,7 @@ export function leaderImbalance(image: ClusterMetadataImage): Map<number, Broker
 }
 
 /** The preferred-leader elections a balance check makes, in topic and partition order. */
-export function preferredLeaderMoves(image: ClusterMetadataImage, isLive: IsLive, imbalancePercentage: number): PreferredMove[] {
+export function preferredLeaderMoves(image: ClusterMetadataImage, isLive: IsLive, imbalancePercentage: number, isFull: IsStorageFull = noStorageFull): PreferredMove[] {
   const imbalanced = new Set<number>();
   for (const [nodeId, { preferred, notLed }] of leaderImbalance(image)) {
     // Integer comparison of notLed/preferred > percentage/100, free of rounding.
@@ -60,7 +61,7 @@ export function preferredLeaderMoves(image: ClusterMetadataImage, isLive: IsLive
   for (const topic of topics) {
     for (const partition of topic.partitions) {
       if (!imbalanced.has(partition.replicas[0]!)) continue;
-      const outcome = electOnDemand(partition, 'preferred', isLive);
+      const outcome = electOnDemand(partition, 'preferred', isLive, isFull);
       if (outcome.next !== null) moves.push({ topicId: topic.topicId, topic: topic.name, before: partition, next: outcome.next });
     }
   }

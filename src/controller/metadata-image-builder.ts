@@ -14,6 +14,8 @@ export interface RegisteredBroker extends BrokerMetadata {
   internalPort: number;
   /** Log offset of the registration record; the broker is unfenced once it has replayed up to here. */
   registeredAtOffset: number;
+  /** Its storage is full (the disk guard refuses appends): it should not lead while a live ISR member with room can. */
+  storageFull: boolean;
 }
 
 /** The image as replayed from the metadata log; a MetadataImage with what the controller needs. */
@@ -35,7 +37,8 @@ export function isClusterMetadataImage(image: MetadataImage): image is ClusterMe
 const snapshotVersion = 1;
 export const metadataSnapshotBytesMax = 512 * 1024 * 1024;
 
-interface SnapshotBroker { record: Extract<MetadataRecord, { type: 'register-broker' }>; fenced: boolean; registeredAtOffset: number }
+/** `storageFull` absent (a snapshot written before it existed): not full. */
+interface SnapshotBroker { record: Extract<MetadataRecord, { type: 'register-broker' }>; fenced: boolean; registeredAtOffset: number; storageFull?: boolean }
 interface SnapshotTopic { record: Extract<MetadataRecord, { type: 'topic' }>; partitions: PartitionRecord[] }
 interface SnapshotBody {
   v: number;
@@ -116,6 +119,7 @@ export class MetadataImageBuilder {
         },
         fenced: broker.fenced,
         registeredAtOffset: broker.registeredAtOffset,
+        storageFull: broker.storageFull,
       })),
       topics: [...this.topicsById.values()].map((topic) => ({
         record: { type: 'topic', name: topic.name, topicId: topic.topicId, configs: topic.configs, internal: topic.internal },
@@ -148,12 +152,14 @@ export class MetadataImageBuilder {
     brokers.forEach((broker: SnapshotBroker, index) => {
       if (typeof broker !== 'object' || broker === null) throw new MalformedMetadataRecordError(`snapshot broker ${index} is not an object`);
       validateRecord(broker.record, index);
-      if (broker.record.type !== 'register-broker' || typeof broker.fenced !== 'boolean' || !Number.isSafeInteger(broker.registeredAtOffset)) {
+      const storageFull = broker.storageFull ?? false;
+      if (broker.record.type !== 'register-broker' || typeof broker.fenced !== 'boolean' || !Number.isSafeInteger(broker.registeredAtOffset) || typeof storageFull !== 'boolean') {
         throw new MalformedMetadataRecordError(`snapshot broker ${index} is malformed`);
       }
       if (builder.brokers.has(broker.record.nodeId)) throw new MalformedMetadataRecordError(`snapshot repeats broker ${broker.record.nodeId}`);
       builder.applyRecord(broker.record, broker.registeredAtOffset);
       if (!broker.fenced) builder.applyRecord({ type: 'unfence-broker', nodeId: broker.record.nodeId, brokerEpoch: broker.record.brokerEpoch }, appliedOffset!);
+      if (storageFull) builder.applyRecord({ type: 'broker-storage', nodeId: broker.record.nodeId, brokerEpoch: broker.record.brokerEpoch, full: true }, appliedOffset!);
     });
     topics.forEach((topic: SnapshotTopic, index) => {
       if (typeof topic !== 'object' || topic === null || !Array.isArray(topic.partitions)) throw new MalformedMetadataRecordError(`snapshot topic ${index} is malformed`);
@@ -194,7 +200,7 @@ export class MetadataImageBuilder {
         this.brokers.set(record.nodeId, {
           nodeId: record.nodeId, host: record.host, port: record.port, rack: record.rack, fenced: true,
           incarnationId: record.incarnationId, brokerEpoch: record.brokerEpoch, internalHost: record.internalHost,
-          internalPort: record.internalPort, registeredAtOffset: logOffset,
+          internalPort: record.internalPort, registeredAtOffset: logOffset, storageFull: false,
         });
         this.highestBrokerEpoch = Math.max(this.highestBrokerEpoch, record.brokerEpoch);
         return;
@@ -207,6 +213,16 @@ export class MetadataImageBuilder {
           return;
         }
         this.brokers.set(record.nodeId, { ...broker, fenced: record.type === 'fence-broker' });
+        return;
+      }
+      case 'broker-storage': {
+        const broker = this.brokers.get(record.nodeId);
+        // A report of an older registration says nothing about the current one.
+        if (broker === undefined || broker.brokerEpoch !== record.brokerEpoch) {
+          this.skipped++;
+          return;
+        }
+        this.brokers.set(record.nodeId, { ...broker, storageFull: record.full });
         return;
       }
       case 'topic':

@@ -8,6 +8,8 @@ export type MetadataRecord =
   | { type: 'register-broker'; nodeId: number; incarnationId: string; brokerEpoch: number; host: string; port: number; rack: string | null; internalHost: string; internalPort: number }
   | { type: 'fence-broker'; nodeId: number; brokerEpoch: number }
   | { type: 'unfence-broker'; nodeId: number; brokerEpoch: number }
+  /** The broker's storage is full (its disk guard refuses appends) or has room again; a new registration resets it to not full. */
+  | { type: 'broker-storage'; nodeId: number; brokerEpoch: number; full: boolean }
   | { type: 'topic'; name: string; topicId: string; configs: Record<string, string>; internal: boolean }
   | { type: 'remove-topic'; topicId: string }
   | { type: 'partition'; topicId: string; partition: number; replicas: number[]; isr: number[]; leader: number; leaderEpoch: number; partitionEpoch: number }
@@ -132,6 +134,7 @@ const recordFields: Record<MetadataRecord['type'], Record<string, FieldCheck>> =
   },
   'fence-broker': { nodeId, brokerEpoch: epoch },
   'unfence-broker': { nodeId, brokerEpoch: epoch },
+  'broker-storage': { nodeId, brokerEpoch: epoch, full: bool },
   'topic': { name: nonEmptyText, topicId, configs, internal: bool },
   'remove-topic': { topicId },
   'partition': {

@@ -17,7 +17,7 @@ import type { MetadataImage, PartitionMetadata, TopicMetadata } from './metadata
 import { metadataRecordLimits, type MetadataRecord } from './metadata-records.ts';
 import { preferredLeaderMoves, type LeaderBalanceSettings } from './leader-balance.ts';
 import { planElections, type ElectLeadersAnswer, type ElectLeadersTopic } from './elect-leaders-plan.ts';
-import { electPartition, isUncleanElection, type ElectionType } from './partition-election.ts';
+import { electPartition, isUncleanElection, leaderShouldLeaveFullStorage, type ElectionType, type IsStorageFull } from './partition-election.ts';
 import { removeReplicaWithLostData } from './replica-data-loss.ts';
 import { failure, ok, type AlterConfigOperation, type CreateTopicRequest, type TopicChangeResult } from './topic-requests.ts';
 import { applyConfigOperations, validatePartitionIncrease, validateTopicChange, type TopicLimits } from './topic-validation.ts';
@@ -66,6 +66,8 @@ export interface BrokerHeartbeatRequest {
   brokerEpoch: number;
   metadataOffset: number;
   wantFence: boolean;
+  /** The broker's disk guard refuses appends (disk.max.used.ratio exceeded); absent (an older sender): false. */
+  storageFull?: boolean;
 }
 
 export interface AlterPartitionControllerRequest {
@@ -147,7 +149,7 @@ export class QuorumController {
       const records: MetadataRecord[] = [{ type: 'topic', name: request.name, topicId, configs: checked.configs, internal: request.name.startsWith('__') }];
       checked.replicaAssignments.forEach((replicas, partition) => {
         // A new follower holds no data yet: it joins the ISR through AlterPartition once caught up.
-        const leader = replicas[0]!;
+        const leader = initialLeader(image, replicas);
         records.push({ type: 'partition', topicId, partition, replicas, isr: [leader], leader, leaderEpoch: 0, partitionEpoch: 0 });
       });
       const offset = await this.deps.propose(records);
@@ -180,9 +182,10 @@ export class QuorumController {
       if ('errorCode' in checked) return { ...checked, offset: image.appliedOffset };
       if (validateOnly) return { ...ok, offset: image.appliedOffset };
       const first = topic.partitions.length;
-      const records: MetadataRecord[] = checked.replicaAssignments.map((replicas, index) => ({
-        type: 'partition', topicId: topic.topicId, partition: first + index, replicas, isr: [replicas[0]!], leader: replicas[0]!, leaderEpoch: 0, partitionEpoch: 0,
-      }));
+      const records: MetadataRecord[] = checked.replicaAssignments.map((replicas, index) => {
+        const leader = initialLeader(image, replicas);
+        return { type: 'partition', topicId: topic.topicId, partition: first + index, replicas, isr: [leader], leader, leaderEpoch: 0, partitionEpoch: 0 };
+      });
       const offset = await this.deps.propose(records);
       this.logger.info('partitions added', { topic: name, partitions: totalCount, offset });
       return { ...ok, offset };
@@ -246,6 +249,9 @@ export class QuorumController {
    * Keeps a broker's session alive. Refused with STALE_BROKER_EPOCH for an older registration's
    * epoch. A fenced broker is unfenced once it has replayed the log up to its registration and does
    * not ask to stay fenced; `wantFence` fences an unfenced one (its leaderships move to ISR members).
+   * A change of `storageFull` is recorded (`broker-storage`); in the same entry, every partition the
+   * broker leads moves to a live ISR member with room when its storage became full (none: it keeps
+   * leading). Room again moves nothing back: preferred leader balancing does that later.
    */
   heartbeat(request: BrokerHeartbeatRequest, connection?: HeartbeatConnection): Promise<{ errorCode: number; fenced: boolean; offset: number }> {
     const receivedAtMs = this.deps.nowMs();
@@ -257,17 +263,27 @@ export class QuorumController {
       if (epochProblem !== ErrorCode.NONE) return { errorCode: epochProblem, fenced: true, offset: image.appliedOffset };
       this.liveness.heard(request.nodeId, receivedAtMs, connection);
 
+      const storageFull = request.storageFull === true;
+      const storageRecords: MetadataRecord[] = storageFull === broker.storageFull ? [] : [{ type: 'broker-storage', nodeId: broker.nodeId, brokerEpoch: broker.brokerEpoch, full: storageFull }];
+      const storage = new Map([[broker.nodeId, storageFull]]);
       if (broker.fenced && !request.wantFence && request.metadataOffset >= broker.registeredAtOffset) {
-        const records: MetadataRecord[] = [{ type: 'unfence-broker', nodeId: broker.nodeId, brokerEpoch: broker.brokerEpoch }];
-        records.push(...leadershipChanges(image, new Set(), new Set([broker.nodeId]), this.policy));
+        const changes = leadershipChanges(image, new Set(), new Set([broker.nodeId]), this.policy, storage);
+        const records: MetadataRecord[] = [{ type: 'unfence-broker', nodeId: broker.nodeId, brokerEpoch: broker.brokerEpoch }, ...storageRecords, ...changes];
         const offset = await this.deps.propose(records);
-        this.logger.info('broker unfenced', { nodeId: broker.nodeId, brokerEpoch: broker.brokerEpoch, leaderChanges: records.length - 1, offset });
+        this.logger.info('broker unfenced', { nodeId: broker.nodeId, brokerEpoch: broker.brokerEpoch, storageFull, leaderChanges: changes.length, offset });
         return { errorCode: ErrorCode.NONE, fenced: this.image().brokers.get(broker.nodeId)?.fenced ?? true, offset };
       }
       if (!broker.fenced && request.wantFence) {
-        const offset = await this.deps.propose(fenceRecords(image, [broker.nodeId], this.policy));
+        const offset = await this.deps.propose([...storageRecords, ...fenceRecords(image, [broker.nodeId], this.policy)]);
         this.logger.info('broker fenced on request', { nodeId: broker.nodeId, brokerEpoch: broker.brokerEpoch, offset });
         return { errorCode: ErrorCode.NONE, fenced: true, offset };
+      }
+      if (storageRecords.length > 0) {
+        // A fenced broker leads nothing; an unfenced one's leaderships move in the same entry as its report.
+        const changes = broker.fenced ? [] : leadershipChanges(image, new Set(), new Set(), this.policy, storage);
+        const offset = await this.deps.propose([...storageRecords, ...changes]);
+        this.logStorageChange(broker.nodeId, storageFull, image, changes, offset);
+        return { errorCode: ErrorCode.NONE, fenced: this.image().brokers.get(broker.nodeId)?.fenced ?? broker.fenced, offset };
       }
       return { errorCode: ErrorCode.NONE, fenced: broker.fenced, offset: image.appliedOffset };
     });
@@ -337,7 +353,7 @@ export class QuorumController {
       if (typeof target === 'number') return refused(target);
       const { topic, partition } = target;
       const isLive = (nodeId: number): boolean => image.brokers.get(nodeId)?.fenced === false;
-      const next = removeReplicaWithLostData(partition, request.brokerId, isLive);
+      const next = removeReplicaWithLostData(partition, request.brokerId, isLive, storageFullness(image));
       if (next === null) return { errorCode: ErrorCode.NONE, isr: [...partition.isr], leader: partition.leader, leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch, offset: image.appliedOffset };
       const offset = await this.deps.propose([partitionRecord(topic.topicId, next)]);
       const committed = this.image().topicsById.get(topic.topicId)?.partitions[request.partition];
@@ -359,15 +375,60 @@ export class QuorumController {
       const image = this.image();
       const nowMs = this.deps.nowMs();
       const found = this.liveness.expired(image.brokers.values(), nowMs);
-      if (found.length === 0) return;
-      const expired = found.map((entry) => entry.nodeId);
-      const records = fenceRecords(image, expired, this.policy);
-      const offset = await this.deps.propose(records);
-      for (const nodeId of expired) this.liveness.fenced(nodeId);
-      const reasons: Partial<Record<FenceReason, number[]>> = {};
-      for (const { nodeId, reason } of found) (reasons[reason] ??= []).push(nodeId);
-      this.logger.warn('brokers fenced', { reasons, sessionTimeoutMs: this.deps.sessionTimeoutMs, partitionChanges: records.length - expired.length, offset });
+      if (found.length > 0) {
+        const expired = found.map((entry) => entry.nodeId);
+        const records = fenceRecords(image, expired, this.policy);
+        const offset = await this.deps.propose(records);
+        for (const nodeId of expired) this.liveness.fenced(nodeId);
+        const reasons: Partial<Record<FenceReason, number[]>> = {};
+        for (const { nodeId, reason } of found) (reasons[reason] ??= []).push(nodeId);
+        this.logger.warn('brokers fenced', { reasons, sessionTimeoutMs: this.deps.sessionTimeoutMs, partitionChanges: records.length - expired.length, offset });
+      }
+      await this.moveOffFullStorage();
     });
+  }
+
+  /**
+   * Partitions still led by a broker with full storage move once a live ISR member with room exists
+   * (e.g. a follower the full leader added to the ISR after its report). Scans only while some live
+   * broker reports full storage; bounded per tick, the next tick carries on.
+   */
+  private async moveOffFullStorage(): Promise<void> {
+    const image = this.image();
+    if (![...image.brokers.values()].some((broker) => broker.storageFull && !broker.fenced)) return;
+    const isLive = liveness(image);
+    const isFull = storageFullness(image);
+    const records: MetadataRecord[] = [];
+    for (const topic of image.topicsById.values()) {
+      for (const partition of topic.partitions) {
+        if (records.length >= electionRecordsPerEntryMax) break;
+        if (!leaderShouldLeaveFullStorage(partition, isLive, isFull)) continue;
+        const next = electPartition(partition, isLive, false, isFull);
+        if (next !== null) records.push(partitionRecord(topic.topicId, next));
+      }
+    }
+    if (records.length === 0) return;
+    const offset = await this.deps.propose(records);
+    const moves = describeLeaderMoves(image, records);
+    this.logger.info('leaders moved off brokers with full storage', { reason: 'leader storage full; an in-sync replica with room is available now', moved: moves.length, moves: moves.slice(0, logListMax), offset });
+  }
+
+  private logStorageChange(nodeId: number, full: boolean, before: ClusterMetadataImage, changes: MetadataRecord[], offset: number): void {
+    if (!full) {
+      this.logger.info('broker storage has room again (its leaderships come back through preferred leader balancing)', { nodeId, offset });
+      return;
+    }
+    const moves = describeLeaderMoves(before, changes);
+    const stillLeading: string[] = [];
+    for (const topic of this.image().topicsById.values()) {
+      for (const partition of topic.partitions) if (partition.leader === nodeId) stillLeading.push(`${topic.name}-${partition.partition}`);
+    }
+    this.logger.info('broker storage full: leaderships moved to in-sync replicas with room', { nodeId, reason: `broker ${nodeId} reported full storage`, moved: moves.length, moves: moves.slice(0, logListMax), offset });
+    if (stillLeading.length > 0) {
+      this.logger.warn('broker storage full: no live in-sync replica with room, it keeps leading (writes refused until space is freed)', {
+        nodeId, partitions: stillLeading.length, examples: stillLeading.slice(0, logListMax),
+      });
+    }
   }
 
   /** The internal listener saw a connection close: a broker whose heartbeats came over it gets connectionLossFenceMs to heartbeat again. */
@@ -389,7 +450,7 @@ export class QuorumController {
   electLeaders(type: ElectionType, topics: ElectLeadersTopic[] | null): Promise<ElectLeadersResult> {
     return this.serialised(async () => {
       const image = this.image();
-      const plan = planElections(image, type, topics, liveness(image));
+      const plan = planElections(image, type, topics, liveness(image), storageFullness(image));
       const records = plan.elections.map((election) => partitionRecord(election.topicId, election.next));
       let offset = image.appliedOffset;
       for (let start = 0; start < records.length; start += electionRecordsPerEntryMax) {
@@ -415,7 +476,7 @@ export class QuorumController {
     return this.serialised(async () => {
       const image = this.image();
       // Bounded per check; the next check carries on.
-      const moves = preferredLeaderMoves(image, liveness(image), settings.imbalancePercentage).slice(0, electionRecordsPerEntryMax);
+      const moves = preferredLeaderMoves(image, liveness(image), settings.imbalancePercentage, storageFullness(image)).slice(0, electionRecordsPerEntryMax);
       if (moves.length === 0) return 0;
       const offset = await this.deps.propose(moves.map((move) => partitionRecord(move.topicId, move.next)));
       this.logger.info('preferred leaders elected (leader balancing)', {
@@ -491,19 +552,23 @@ function fenceRecords(image: ClusterMetadataImage, nodeIds: number[], policy: El
   return records;
 }
 
-/** Partition records for every partition whose leader or ISR changes when `fencing` go down and `unfencing` come up. */
-function leadershipChanges(image: ClusterMetadataImage, fencing: ReadonlySet<number>, unfencing: ReadonlySet<number>, policy: ElectionPolicy): MetadataRecord[] {
+/**
+ * Partition records for every partition whose leader or ISR changes when `fencing` go down and
+ * `unfencing` come up, with the storage states in `storage` (nodeId -> full) replacing the image's.
+ */
+function leadershipChanges(image: ClusterMetadataImage, fencing: ReadonlySet<number>, unfencing: ReadonlySet<number>, policy: ElectionPolicy, storage: ReadonlyMap<number, boolean> = new Map()): MetadataRecord[] {
   const isLive = (nodeId: number): boolean => {
     if (fencing.has(nodeId)) return false;
     if (unfencing.has(nodeId)) return true;
     const broker = image.brokers.get(nodeId);
     return broker !== undefined && !broker.fenced;
   };
+  const isFull = storageFullness(image, storage);
   const records: MetadataRecord[] = [];
   for (const topic of image.topicsById.values()) {
     const unclean = policy.uncleanAllowed(topic.configs);
     for (const partition of topic.partitions) {
-      const next = electPartition(partition, isLive, unclean);
+      const next = electPartition(partition, isLive, unclean, isFull);
       if (next === null) continue;
       records.push(partitionRecord(topic.topicId, next));
     }
@@ -522,14 +587,44 @@ function liveness(image: ClusterMetadataImage): (nodeId: number) => boolean {
   return (nodeId) => image.brokers.get(nodeId)?.fenced === false;
 }
 
+/** Which brokers reported full storage, as committed, with `overrides` (nodeId -> full) taking precedence. */
+function storageFullness(image: ClusterMetadataImage, overrides: ReadonlyMap<number, boolean> = new Map()): IsStorageFull {
+  return (nodeId) => overrides.get(nodeId) ?? image.brokers.get(nodeId)?.storageFull === true;
+}
+
+/** The leader of a new partition: the first replica, unless its storage is full and a live replica has room (it holds no data yet). */
+function initialLeader(image: ClusterMetadataImage, replicas: number[]): number {
+  const isFull = storageFullness(image);
+  const preferred = replicas[0]!;
+  if (!isFull(preferred)) return preferred;
+  const isLive = liveness(image);
+  return replicas.find((id) => isLive(id) && !isFull(id)) ?? preferred;
+}
+
+const logListMax = 100;
+
+/** `topic-partition: old -> new` for each partition record among `records` that changes the leader `before` had. */
+function describeLeaderMoves(before: ClusterMetadataImage, records: MetadataRecord[]): string[] {
+  const moves: string[] = [];
+  for (const record of records) {
+    if (record.type !== 'partition') continue;
+    const topic = before.topicsById.get(record.topicId);
+    const previous = topic?.partitions[record.partition];
+    if (topic === undefined || previous === undefined || previous.leader === record.leader) continue;
+    moves.push(`${topic.name}-${record.partition}: ${previous.leader} -> ${record.leader}`);
+  }
+  return moves;
+}
+
 /** Unclean elections for the leaderless partitions of one topic (its configs now allow them). */
 function uncleanElections(image: ClusterMetadataImage, topicId: string): MetadataRecord[] {
   const topic = image.topicsById.get(topicId);
   if (topic === undefined) return [];
   const isLive = liveness(image);
+  const isFull = storageFullness(image);
   const records: MetadataRecord[] = [];
   for (const partition of topic.partitions) {
-    const next = electPartition(partition, isLive, true);
+    const next = electPartition(partition, isLive, true, isFull);
     if (next !== null && isUncleanElection(partition, next)) records.push(partitionRecord(topicId, next));
   }
   return records;

@@ -12,13 +12,15 @@
 //   where a topic allows it, may end that);
 // - a reporter outside the ISR changes nothing (it is already never elected).
 import type { PartitionMetadata } from './metadata-image.ts';
+import { leaderAmong, noStorageFull, type IsStorageFull } from './partition-election.ts';
 
-export function removeReplicaWithLostData(partition: PartitionMetadata, brokerId: number, isLive: (nodeId: number) => boolean): PartitionMetadata | null {
+export function removeReplicaWithLostData(partition: PartitionMetadata, brokerId: number, isLive: (nodeId: number) => boolean, isFull: IsStorageFull = noStorageFull): PartitionMetadata | null {
   if (!partition.isr.includes(brokerId)) return null;
   const isr = partition.isr.filter((id) => id !== brokerId);
   let leader = partition.leader;
   if (leader === brokerId || (leader !== -1 && !isr.includes(leader))) {
-    leader = partition.replicas.find((replica) => isr.includes(replica) && isLive(replica)) ?? -1;
+    // Replica order, a member whose storage is full only when none has room (partition-election.ts).
+    leader = leaderAmong(partition.replicas, isr.filter(isLive), isFull);
   }
   return {
     partition: partition.partition,

@@ -173,7 +173,8 @@ export class TideNode {
         : await ProducerIdService.open(dataDir, logger.child('producer-ids'));
       const groups = new GroupService({ nodeId, metadata, replicas, ...GroupService.optionsFrom(config), replication: replication?.manager ?? null, logger: logger.child('groups') });
       if (cluster) {
-        cluster.startBroker(cluster.internalAddress);
+        // The disk guard's state goes into every heartbeat: a full node's leaderships move to ISR members with room.
+        cluster.startBroker(cluster.internalAddress, diskGuard);
         // __consumer_offsets is created once brokers have joined; start-up does not wait for the quorum.
         startClusterGroups(groups, cluster, shutdownController.signal, logger.child('groups'));
       } else {

@@ -38,6 +38,20 @@ test('malformed requests are refused before they reach the controller', async ()
   assert.deepEqual(good, { ok: true, result: { errorCode: 0, errorMessage: null, offset: 1 } });
 });
 
+test('heartbeat: storageFull is passed on, optional (an older sender means false) and must be a boolean', async () => {
+  const seen: unknown[] = [];
+  const controller = { heartbeat: async (params: unknown) => { seen.push(params); return { errorCode: 0, fenced: false, offset: 1 }; } };
+  const base = { nodeId: 1, brokerEpoch: 3, metadataOffset: 5, wantFence: false };
+  for (const params of [base, { ...base, storageFull: true }, { ...base, storageFull: false }]) {
+    const answer = await serveControllerRequest(host(controller as Partial<QuorumController>, 1), { method: 'heartbeat', params }, silentLogger);
+    assert.equal(answer.ok, true);
+  }
+  assert.deepEqual(seen.map((params) => (params as { storageFull: boolean }).storageFull), [false, true, false]);
+  const bad = await serveControllerRequest(host(controller as Partial<QuorumController>, 1), { method: 'heartbeat', params: { ...base, storageFull: 'yes' } }, silentLogger);
+  assert.deepEqual([bad.ok, (bad as { error: string }).error], [false, 'invalid']);
+  assert.equal(seen.length, 3);
+});
+
 test('a follower answers not-leader with the leader it knows; the client follows the hint', async () => {
   const served: number[] = [];
   const nodes = new Map<number, ControllerRpcHost>([

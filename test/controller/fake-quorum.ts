@@ -64,9 +64,9 @@ export function createRequest(name: string, numPartitions: number, replicationFa
   return { name, numPartitions, replicationFactor, assignments: [], configs };
 }
 
-/** Three registered brokers and one RF=3 partition of topic `events` (ISR = [leader] at first). */
-export async function threeBrokersOnePartition() {
-  const quorum = new FakeQuorum({ limits: { defaultPartitions: 1, defaultReplicationFactor: 3, maxPartitionsPerTopic: 10 } });
+/** Three registered brokers and one RF=3 partition of topic `events` (ISR = [leader] at first); `deps` as FakeQuorum takes them. */
+export async function threeBrokersOnePartition(deps: Partial<ControllerDeps> = {}) {
+  const quorum = new FakeQuorum({ deps, limits: { defaultPartitions: 1, defaultReplicationFactor: 3, maxPartitionsPerTopic: 10 } });
   await quorum.controller.ensureClusterId('cluster-a');
   const epochs = new Map<number, number>();
   for (let nodeId = 1; nodeId <= 3; nodeId++) epochs.set(nodeId, await quorum.addBroker(nodeId));

@@ -32,6 +32,7 @@ const history: MetadataRecord[][] = [
   [{ type: 'producer-id-block', firstId: 0, size: 1000, nodeId: 1 }, { type: 'producer-id-block', firstId: 1000, size: 500, nodeId: 2 }],
   [register(1, 3, 'r1')], // node 1 restarted: new incarnation, fenced
   [{ type: 'remove-topic', topicId: idB }],
+  [{ type: 'broker-storage', nodeId: 3, brokerEpoch: 2, full: true }], // broker 3's disk guard refuses appends
 ];
 
 function replay(entries: MetadataRecord[][]): MetadataImageBuilder {
@@ -53,11 +54,13 @@ test('replay builds topics, partitions, brokers, configs and removals', () => {
   assert.deepEqual([...image.brokers.keys()], [1, 2, 3]);
   assert.deepEqual(image.brokers.get(1), {
     nodeId: 1, host: 'host1', port: 9001, rack: 'r1', fenced: true, incarnationId: 'inc-1-3', brokerEpoch: 3,
-    internalHost: 'internal', internalPort: 9501, registeredAtOffset: 11,
+    internalHost: 'internal', internalPort: 9501, registeredAtOffset: 11, storageFull: false,
   });
   assert.equal(image.brokers.get(2)!.fenced, true);
   assert.equal(image.brokers.get(3)!.fenced, false);
   assert.equal(image.brokers.get(3)!.rack, null);
+  assert.equal(image.brokers.get(3)!.storageFull, true);
+  assert.equal(image.brokers.get(2)!.storageFull, false);
 
   assert.deepEqual([...image.topicsByName.keys()], ['orders']);
   assert.equal(image.topicsById.has(idB), false);

@@ -15,6 +15,7 @@ const everyType: MetadataRecord[] = [
   { type: 'register-broker', nodeId: 2, incarnationId: 'def', brokerEpoch: 8, host: 'h', port: 9092, rack: null, internalHost: '', internalPort: 0 },
   { type: 'fence-broker', nodeId: 1, brokerEpoch: 7 },
   { type: 'unfence-broker', nodeId: 1, brokerEpoch: 7 },
+  { type: 'broker-storage', nodeId: 1, brokerEpoch: 7, full: true },
   { type: 'topic', name: 't', topicId, configs: { 'cleanup.policy': 'compact' }, internal: false },
   { type: 'partition', topicId, partition: 0, replicas: [1, 2, 3], isr: [2], leader: 2, leaderEpoch: 3, partitionEpoch: 4 },
   { type: 'partition', topicId, partition: 1, replicas: [1], isr: [1], leader: -1, leaderEpoch: 0, partitionEpoch: 0 },
@@ -68,10 +69,11 @@ test('malformed entries are refused', () => {
     ['fractional epoch', raw({ v: 1, records: [{ type: 'fence-broker', nodeId: 1, brokerEpoch: 1.5 }] })],
     ['bad topic id', raw({ v: 1, records: [{ type: 'remove-topic', topicId: 'XYZ' }] })],
     ['config value not a string', raw({ v: 1, records: [{ type: 'topic-config', topicId, configs: { a: 1 } }] })],
-    ['leader outside ISR', raw({ v: 1, records: [{ ...everyType[6], leader: 3 }] })],
-    ['ISR outside replicas', raw({ v: 1, records: [{ ...everyType[6], isr: [9], leader: 9 }] })],
-    ['empty ISR with a leader', raw({ v: 1, records: [{ ...everyType[6], isr: [], leader: 1 }] })], // empty without one: replica-lost-data.test.ts
-    ['repeated replica', raw({ v: 1, records: [{ ...everyType[6], replicas: [1, 1] }] })],
+    ['leader outside ISR', raw({ v: 1, records: [{ ...everyType[7], leader: 3 }] })],
+    ['ISR outside replicas', raw({ v: 1, records: [{ ...everyType[7], isr: [9], leader: 9 }] })],
+    ['empty ISR with a leader', raw({ v: 1, records: [{ ...everyType[7], isr: [], leader: 1 }] })], // empty without one: replica-lost-data.test.ts
+    ['repeated replica', raw({ v: 1, records: [{ ...everyType[7], replicas: [1, 1] }] })],
+    ['storage state not a boolean', raw({ v: 1, records: [{ type: 'broker-storage', nodeId: 1, brokerEpoch: 7, full: 'yes' }] })],
     ['zero-size producer id block', raw({ v: 1, records: [{ type: 'producer-id-block', firstId: 0, size: 0, nodeId: 1 }] })],
     ['oversized entry', new Uint8Array(metadataRecordLimits.encodedBytesMax + 1)],
   ];

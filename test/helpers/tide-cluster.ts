@@ -33,8 +33,13 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+export interface StartClusterOptions {
+  /** Runs once the data dir paths are chosen, before any node starts (e.g. to mount a small tmpfs on one). */
+  beforeStart?(cluster: TideCluster): void | Promise<void>;
+}
+
 /** Starts `voterCount` voters with ids 1..voterCount, all at once. */
-export async function startCluster(voterCount: number, extraArgs: string[] = []): Promise<TideCluster> {
+export async function startCluster(voterCount: number, extraArgs: string[] = [], options: StartClusterOptions = {}): Promise<TideCluster> {
   const baseDir = await makeTempDir('tide-cluster-');
   const ports = await freePorts(voterCount);
   const voters = ports.map((port, index) => `${index + 1}@127.0.0.1:${port}`).join(',');
@@ -44,6 +49,7 @@ export async function startCluster(voterCount: number, extraArgs: string[] = [])
     cluster.nodes.set(nodeId, { nodeId, dataDir: `${baseDir}/node-${nodeId}`, controllerPort: ports[index]!, voter: true, process: null });
   }
   try {
+    await options.beforeStart?.(cluster);
     await Promise.all([...cluster.nodes.values()].map((node) => startNode(cluster, node.nodeId)));
   } catch (error) {
     // Kept for the logs (<baseDir>/node-N.log); the message says where.
