@@ -12,12 +12,14 @@
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { BrokerLiveness, type FenceReason, type HeartbeatConnection } from './broker-liveness.ts';
+import { compareBrokerEpoch, liveBrokers, registrationProblem, reportedPartition } from './broker-request-checks.ts';
 import { isClusterMetadataImage, partitionRecord, type ClusterMetadataImage } from './metadata-image-builder.ts';
-import type { MetadataImage, PartitionMetadata, TopicMetadata } from './metadata-image.ts';
+import type { MetadataImage } from './metadata-image.ts';
 import { metadataRecordLimits, type MetadataRecord } from './metadata-records.ts';
 import { preferredLeaderMoves, type LeaderBalanceSettings } from './leader-balance.ts';
 import { planElections, type ElectLeadersAnswer, type ElectLeadersTopic } from './elect-leaders-plan.ts';
-import { electPartition, isUncleanElection, leaderShouldLeaveFullStorage, type ElectionType, type IsStorageFull } from './partition-election.ts';
+import { describeLeaderMoves, fenceRecords, initialLeader, leadershipChanges, liveness, storageFullness, uncleanConfigKey, uncleanElections, type ElectionPolicy } from './leadership-records.ts';
+import { electPartition, isUncleanElection, leaderShouldLeaveFullStorage, type ElectionType } from './partition-election.ts';
 import { removeReplicaWithLostData } from './replica-data-loss.ts';
 import { failure, ok, type AlterConfigOperation, type CreateTopicRequest, type TopicChangeResult } from './topic-requests.ts';
 import { applyConfigOperations, validatePartitionIncrease, validateTopicChange, type TopicLimits } from './topic-validation.ts';
@@ -45,6 +47,8 @@ export interface ControllerDeps {
 }
 
 export type { ElectLeadersTopic };
+// Exported from here before it moved; re-exported so importers of this module need not change.
+export { compareBrokerEpoch };
 
 export interface ElectLeadersResult {
   topics: ElectLeadersAnswer[];
@@ -112,6 +116,7 @@ const topicIdPattern = /^[0-9a-f]{32}$/;
 const topicIdAttemptsMax = 8;
 /** Partition records per Raft entry when elections are many (an entry is capped at 8 MiB). */
 const electionRecordsPerEntryMax = 1000;
+const logListMax = 100;
 
 export class QuorumController {
   private readonly deps: ControllerDeps;
@@ -533,133 +538,3 @@ export class QuorumController {
     return result;
   }
 }
-
-/** The one place broker epochs are compared: older is stale; newer means this controller lags the log. */
-export function compareBrokerEpoch(requestEpoch: number, registeredEpoch: number): number {
-  if (requestEpoch < registeredEpoch) return ErrorCode.STALE_BROKER_EPOCH;
-  if (requestEpoch > registeredEpoch) return ErrorCode.NOT_CONTROLLER;
-  return ErrorCode.NONE;
-}
-
-/** Fence records for `nodeIds` plus the leader/ISR changes their fencing causes, as one entry. */
-function fenceRecords(image: ClusterMetadataImage, nodeIds: number[], policy: ElectionPolicy): MetadataRecord[] {
-  const records: MetadataRecord[] = [];
-  for (const nodeId of nodeIds) {
-    const broker = image.brokers.get(nodeId);
-    if (broker !== undefined) records.push({ type: 'fence-broker', nodeId, brokerEpoch: broker.brokerEpoch });
-  }
-  records.push(...leadershipChanges(image, new Set(nodeIds), new Set(), policy));
-  return records;
-}
-
-/**
- * Partition records for every partition whose leader or ISR changes when `fencing` go down and
- * `unfencing` come up, with the storage states in `storage` (nodeId -> full) replacing the image's.
- */
-function leadershipChanges(image: ClusterMetadataImage, fencing: ReadonlySet<number>, unfencing: ReadonlySet<number>, policy: ElectionPolicy, storage: ReadonlyMap<number, boolean> = new Map()): MetadataRecord[] {
-  const isLive = (nodeId: number): boolean => {
-    if (fencing.has(nodeId)) return false;
-    if (unfencing.has(nodeId)) return true;
-    const broker = image.brokers.get(nodeId);
-    return broker !== undefined && !broker.fenced;
-  };
-  const isFull = storageFullness(image, storage);
-  const records: MetadataRecord[] = [];
-  for (const topic of image.topicsById.values()) {
-    const unclean = policy.uncleanAllowed(topic.configs);
-    for (const partition of topic.partitions) {
-      const next = electPartition(partition, isLive, unclean, isFull);
-      if (next === null) continue;
-      records.push(partitionRecord(topic.topicId, next));
-    }
-  }
-  return records;
-}
-
-const uncleanConfigKey = 'unclean.leader.election.enable';
-
-/** How elections treat a topic: whether a replica outside the ISR may lead when no ISR member is live. */
-interface ElectionPolicy {
-  uncleanAllowed(topicConfigs: Record<string, string>): boolean;
-}
-
-function liveness(image: ClusterMetadataImage): (nodeId: number) => boolean {
-  return (nodeId) => image.brokers.get(nodeId)?.fenced === false;
-}
-
-/** Which brokers reported full storage, as committed, with `overrides` (nodeId -> full) taking precedence. */
-function storageFullness(image: ClusterMetadataImage, overrides: ReadonlyMap<number, boolean> = new Map()): IsStorageFull {
-  return (nodeId) => overrides.get(nodeId) ?? image.brokers.get(nodeId)?.storageFull === true;
-}
-
-/** The leader of a new partition: the first replica, unless its storage is full and a live replica has room (it holds no data yet). */
-function initialLeader(image: ClusterMetadataImage, replicas: number[]): number {
-  const isFull = storageFullness(image);
-  const preferred = replicas[0]!;
-  if (!isFull(preferred)) return preferred;
-  const isLive = liveness(image);
-  return replicas.find((id) => isLive(id) && !isFull(id)) ?? preferred;
-}
-
-const logListMax = 100;
-
-/** `topic-partition: old -> new` for each partition record among `records` that changes the leader `before` had. */
-function describeLeaderMoves(before: ClusterMetadataImage, records: MetadataRecord[]): string[] {
-  const moves: string[] = [];
-  for (const record of records) {
-    if (record.type !== 'partition') continue;
-    const topic = before.topicsById.get(record.topicId);
-    const previous = topic?.partitions[record.partition];
-    if (topic === undefined || previous === undefined || previous.leader === record.leader) continue;
-    moves.push(`${topic.name}-${record.partition}: ${previous.leader} -> ${record.leader}`);
-  }
-  return moves;
-}
-
-/** Unclean elections for the leaderless partitions of one topic (its configs now allow them). */
-function uncleanElections(image: ClusterMetadataImage, topicId: string): MetadataRecord[] {
-  const topic = image.topicsById.get(topicId);
-  if (topic === undefined) return [];
-  const isLive = liveness(image);
-  const isFull = storageFullness(image);
-  const records: MetadataRecord[] = [];
-  for (const partition of topic.partitions) {
-    const next = electPartition(partition, isLive, true, isFull);
-    if (next !== null && isUncleanElection(partition, next)) records.push(partitionRecord(topicId, next));
-  }
-  return records;
-}
-
-function liveBrokers(image: ClusterMetadataImage): { brokerIds: number[]; racks: Map<number, string | null> } {
-  const live = [...image.brokers.values()].filter((broker) => !broker.fenced).sort((a, b) => a.nodeId - b.nodeId);
-  return { brokerIds: live.map((broker) => broker.nodeId), racks: new Map(live.map((broker) => [broker.nodeId, broker.rack])) };
-}
-
-function registrationProblem(request: BrokerRegistrationRequest): string | null {
-  const { stringLengthMax } = metadataRecordLimits;
-  if (!Number.isSafeInteger(request.nodeId) || request.nodeId < 0 || request.nodeId > 2 ** 31 - 1) return `node id ${request.nodeId} is not a non-negative int32`;
-  if (typeof request.incarnationId !== 'string' || request.incarnationId.length === 0 || request.incarnationId.length > stringLengthMax) return 'incarnation id must be a non-empty string';
-  if (typeof request.host !== 'string' || request.host.length === 0 || request.host.length > stringLengthMax) return 'host must be a non-empty string';
-  if (typeof request.internalHost !== 'string' || request.internalHost.length > stringLengthMax) return 'internal host must be a string';
-  if (request.rack !== null && (typeof request.rack !== 'string' || request.rack.length > stringLengthMax)) return 'rack must be a string or null';
-  for (const [name, port] of [['port', request.port], ['internal port', request.internalPort]] as const) {
-    if (!Number.isSafeInteger(port) || port < 0 || port > 65535) return `${name} ${port} is out of range`;
-  }
-  return null;
-}
-
-/**
- * The partition a broker's request (AlterPartition, ReplicaLostData) is about, or the error code
- * that refuses it: the broker must be registered with this very epoch and the partition must exist.
- */
-function reportedPartition(image: ClusterMetadataImage, request: { brokerId: number; brokerEpoch: number; topicId: string; partition: number }): number | { topic: TopicMetadata; partition: PartitionMetadata } {
-  const broker = image.brokers.get(request.brokerId);
-  if (broker === undefined) return ErrorCode.BROKER_ID_NOT_REGISTERED;
-  const epochProblem = compareBrokerEpoch(request.brokerEpoch, broker.brokerEpoch);
-  if (epochProblem !== ErrorCode.NONE) return epochProblem;
-  const topic = image.topicsById.get(request.topicId);
-  const partition = topic?.partitions[request.partition];
-  if (topic === undefined || partition === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-  return { topic, partition };
-}
-

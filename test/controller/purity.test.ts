@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const controllerDirectory = join(import.meta.dirname, '..', '..', 'src', 'controller');
-const pureFiles = ['metadata-records.ts', 'metadata-image-builder.ts', 'placement.ts', 'partition-election.ts', 'leader-balance.ts', 'elect-leaders-plan.ts', 'quorum-controller.ts', 'topic-validation.ts'];
+const pureFiles = ['metadata-records.ts', 'metadata-image-builder.ts', 'placement.ts', 'partition-election.ts', 'leader-balance.ts', 'elect-leaders-plan.ts', 'quorum-controller.ts', 'leadership-records.ts', 'broker-request-checks.ts', 'topic-validation.ts'];
 
 const forbiddenModules = /from\s+'node:(fs|fs\/promises|net|dgram|child_process|timers|timers\/promises|worker_threads|http|https|tls|crypto)'/;
 const forbiddenCalls = [/\bDate\s*\.\s*now\b/, /\bnew\s+Date\b/, /\bsetTimeout\b/, /\bsetInterval\b/, /\bsetImmediate\b/, /\bMath\s*\.\s*random\b/, /\bperformance\s*\.\s*now\b/, /\bprocess\s*\.\s*hrtime\b/, /\brandomUUID\b/];
