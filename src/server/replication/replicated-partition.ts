@@ -350,13 +350,21 @@ export class ReplicatedPartition {
           const last = chosen.at(-1)!;
           const start = first.bytes().byteOffset - records.byteOffset;
           const end = last.bytes().byteOffset - records.byteOffset + last.sizeBytes;
-          await log.appendReplicated(records.subarray(start, end));
-          for (const view of chosen) {
-            this.partition.producers.state.applyLogBatch({
-              baseOffset: view.baseOffset, lastOffsetDelta: view.lastOffsetDelta, producerId: view.producerId, producerEpoch: view.producerEpoch,
-              baseSequence: view.baseSequence, maxTimestamp: view.maxTimestamp, isTransactional: view.isTransactional, isControl: view.isControl,
-            });
+          const endBefore = log.logEndOffset;
+          // The log end moves before the first await (the write and its fsync come after). The
+          // producer state must move in the same step: leadership can arrive while this append is
+          // being fsynced, and a new leader that does not know these batches takes a producer's
+          // retry of one for new data and appends it twice (found by a 30-minute fault run).
+          const appending = log.appendReplicated(records.subarray(start, end));
+          if (log.logEndOffset > endBefore) {
+            for (const view of chosen) {
+              this.partition.producers.state.applyLogBatch({
+                baseOffset: view.baseOffset, lastOffsetDelta: view.lastOffsetDelta, producerId: view.producerId, producerEpoch: view.producerEpoch,
+                baseSequence: view.baseSequence, maxTimestamp: view.maxTimestamp, isTransactional: view.isTransactional, isControl: view.isControl,
+              });
+            }
           }
+          await appending;
           break;
         }
         case 'high-watermark':
