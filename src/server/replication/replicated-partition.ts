@@ -335,8 +335,11 @@ export class ReplicatedPartition {
       switch (effect.kind) {
         case 'truncate': {
           const before = log.logEndOffset;
-          await log.truncateTo(effect.endOffset);
+          // The producer state first, for the reason given at 'append': a retry that reaches this
+          // replica as new leader meanwhile must not be matched with a batch being cut away.
           this.partition.producers.state.truncateTo(effect.endOffset);
+          await log.truncateTo(effect.endOffset);
+          this.partition.producers.state.truncateTo(log.logEndOffset);
           this.partition.lowerHighWatermarkTo(log.logEndOffset);
           // The disk cuts at a batch boundary; should that be below the logic's point, follow the disk.
           if (log.logEndOffset < this.replica.log.logEndOffset) this.replica.log.truncateTo(log.logEndOffset);
