@@ -14,7 +14,7 @@
 // per run (the larger part of a small append's CPU and latency). Bigger runs go to the pool.
 // The first failure is final: the op and everything queued behind it are rejected and the host
 // marks the log failed (reopening runs recovery).
-import { writeSync, writevSync } from 'node:fs';
+import { fdatasync, writeSync, writevSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Segment } from './segment.ts';
 
@@ -202,6 +202,14 @@ export class LogWriter {
     this.running = false;
     this.host.onFailure(err);
   }
+}
+
+/**
+ * fdatasync through the callback API: FileHandle.datasync costs a promise and a ref/unref per call,
+ * paid on every append under flush=sync.
+ */
+export function fdatasyncFd(fd: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
 }
 
 /** writev until every byte is in the file (a regular file may take fewer bytes per call). */

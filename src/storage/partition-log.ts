@@ -13,7 +13,7 @@ import { fsyncDirectory, writeFileAtomic, type FsyncHook } from './checkpoint-fi
 import { isFsyncFailure, OffsetOutOfRangeError, StorageError, StorageErrorCode } from './errors.ts';
 import { LeaderEpochCache, LEADER_EPOCH_FILE, type EpochEntry } from './leader-epoch-cache.ts';
 import { resolveLogConfig, type LogConfig } from './log-config.ts';
-import { LogWriter } from './log-writer.ts';
+import { fdatasyncFd, LogWriter } from './log-writer.ts';
 import {
   CLEAN_SHUTDOWN_FILE, encodeCleanShutdownMarker, encodeLogStartOffset, LOG_START_OFFSET_FILE, rebuildInactiveIndexes, recoverLog, type DataLoss,
 } from './recovery.ts';
@@ -27,7 +27,6 @@ import { cutSegmentFiles, dropSegmentFiles } from './log-truncation.ts';
 import { RecentBatches } from './recent-batches.ts';
 import { cleanedLogPath, commitSwap, completeSwap, intactGroupAt } from './segment-swap.ts';
 import { findMaxTimestampOffset, findOffsetForTimestamp } from './timestamp-lookup.ts';
-import { fdatasync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 
 export type { LogConfig } from './log-config.ts';
@@ -298,9 +297,7 @@ export class PartitionLog {
     const target = this.readableEnd;
     const segment = this.lastWrittenSegment;
     if (segment === null || segment.handle === null || target <= this.flushed) return;
-    // The callback API: FileHandle.datasync costs a promise and a ref/unref per call, on every append under flush=sync.
-    const fd = segment.handle.fd;
-    await new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+    await fdatasyncFd(segment.handle.fd);
     await this.onFsync?.(segment.logPath); // the slow-disk test hook (src/chaos/slow-fsync.ts) returns a promise
     this.flushed = Math.max(this.flushed, target);
   }
