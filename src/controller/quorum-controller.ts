@@ -357,7 +357,7 @@ export class QuorumController {
       const target = reportedPartition(image, request);
       if (typeof target === 'number') return refused(target);
       const { topic, partition } = target;
-      const isLive = (nodeId: number): boolean => image.brokers.get(nodeId)?.fenced === false;
+      const isLive = liveness(image);
       const next = removeReplicaWithLostData(partition, request.brokerId, isLive, storageFullness(image));
       if (next === null) return { errorCode: ErrorCode.NONE, isr: [...partition.isr], leader: partition.leader, leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch, offset: image.appliedOffset };
       const offset = await this.deps.propose([partitionRecord(topic.topicId, next)]);
