@@ -6,9 +6,10 @@
 // The traffic metrics live at module level because the data path has no handle on a registry; a
 // process runs one node in production. In-process multi-node tests therefore see summed traffic
 // (state gauges stay per node).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { BrokerServices } from '../server/broker-services.ts';
 import { clusterHealth, countPartitions } from './cluster-health.ts';
+import { RequestHistogram } from './request-histogram.ts';
 import type { GroupsView } from './groups-api.ts';
 
 /** Topic label values kept on per-topic counters; beyond this a topic is counted only in the totals. */
@@ -16,18 +17,55 @@ const maxTopicLabels = 10_000;
 /** Partitions exported with per-partition offset gauges; a huge node keeps only the totals. */
 const maxPartitionSeries = 50_000;
 
-const bytesInTotal = new Counter({ name: 'tide_broker_bytes_in_total', help: 'Record batch bytes appended by producers on this node.', registers: [] });
-const bytesOutTotal = new Counter({ name: 'tide_broker_bytes_out_total', help: 'Record batch bytes sent to consumers by Fetch.', registers: [] });
-const messagesInTotal = new Counter({ name: 'tide_broker_messages_in_total', help: 'Records appended by producers on this node.', registers: [] });
-const topicBytesInTotal = new Counter({ name: 'tide_topic_bytes_in_total', help: 'Record batch bytes appended by producers, per topic.', labelNames: ['topic'], registers: [] });
-const topicMessagesInTotal = new Counter({ name: 'tide_topic_messages_in_total', help: 'Records appended by producers, per topic.', labelNames: ['topic'], registers: [] });
-const requestDuration = new Histogram({
-  name: 'tide_request_duration_seconds',
-  help: 'Time from decoding a Kafka request to its response being ready (long-poll Fetch waits included).',
-  labelNames: ['api'],
-  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-  registers: [],
+// Data-path counts accumulate in plain numbers and reach the counters when scraped: a labelled
+// inc() builds and hashes a label object, once per Produce request otherwise.
+const pendingIn = { bytes: 0, messages: 0 };
+const pendingTopicIn = new Map<string, { bytes: number; messages: number }>();
+let pendingBytesOut = 0;
+
+const bytesInTotal = new Counter({
+  name: 'tide_broker_bytes_in_total', help: 'Record batch bytes appended by producers on this node.', registers: [],
+  collect() { flushPendingIn(); },
 });
+const bytesOutTotal = new Counter({
+  name: 'tide_broker_bytes_out_total', help: 'Record batch bytes sent to consumers by Fetch.', registers: [],
+  collect() {
+    if (pendingBytesOut > 0) this.inc(pendingBytesOut);
+    pendingBytesOut = 0;
+  },
+});
+const messagesInTotal = new Counter({
+  name: 'tide_broker_messages_in_total', help: 'Records appended by producers on this node.', registers: [],
+  collect() { flushPendingIn(); },
+});
+const topicBytesInTotal = new Counter({
+  name: 'tide_topic_bytes_in_total', help: 'Record batch bytes appended by producers, per topic.', labelNames: ['topic'], registers: [],
+  collect() { flushPendingIn(); },
+});
+const topicMessagesInTotal = new Counter({
+  name: 'tide_topic_messages_in_total', help: 'Records appended by producers, per topic.', labelNames: ['topic'], registers: [],
+  collect() { flushPendingIn(); },
+});
+const requestDuration = new RequestHistogram(
+  'tide_request_duration_seconds',
+  'Time from decoding a Kafka request to its response being ready (long-poll Fetch waits included).',
+  'api',
+  [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+);
+
+function flushPendingIn(): void {
+  if (pendingIn.bytes > 0 || pendingIn.messages > 0) {
+    bytesInTotal.inc(pendingIn.bytes);
+    messagesInTotal.inc(pendingIn.messages);
+    pendingIn.bytes = 0;
+    pendingIn.messages = 0;
+  }
+  for (const [topic, pending] of pendingTopicIn) {
+    topicBytesInTotal.inc({ topic }, pending.bytes);
+    topicMessagesInTotal.inc({ topic }, pending.messages);
+  }
+  pendingTopicIn.clear();
+}
 const leaderElectionsTotal = new Counter({ name: 'tide_leader_elections_total', help: 'Partition leader elections this node took part in as new leader.', registers: [] });
 const uncleanLeaderElectionsTotal = new Counter({ name: 'tide_unclean_leader_elections_total', help: 'Unclean leader elections (a replica outside the ISR made leader; acknowledged data may be lost) committed by this node as active controller.', registers: [] });
 const isrShrinksTotal = new Counter({ name: 'tide_isr_shrinks_total', help: 'Times a partition led by this node removed a replica from its ISR.', registers: [] });
@@ -39,31 +77,32 @@ const topicsWithLabels = new Set<string>();
 export const trafficTotals = { bytesIn: 0, bytesOut: 0, messagesIn: 0 };
 
 export function recordRequest(apiName: string, seconds: number): void {
-  requestDuration.observe({ api: apiName }, seconds);
+  requestDuration.observe(apiName, seconds);
 }
 
-/** Times a handler result, sync or async, without changing it. */
-export function timeRequest<T>(apiName: string, startedNs: bigint, result: T): T {
-  const finish = () => recordRequest(apiName, Number(process.hrtime.bigint() - startedNs) / 1e9);
-  if (result instanceof Promise) result.then(finish, finish);
-  else finish();
-  return result;
+/** Records the duration of a request that started at `startedNs` (process.hrtime.bigint()) and ends now. */
+export function timeRequest(apiName: string, startedNs: bigint): void {
+  recordRequest(apiName, Number(process.hrtime.bigint() - startedNs) / 1e9);
 }
 
 export function recordBytesIn(topic: string, bytes: number, messages: number): void {
-  bytesInTotal.inc(bytes);
-  messagesInTotal.inc(messages);
+  pendingIn.bytes += bytes;
+  pendingIn.messages += messages;
   trafficTotals.bytesIn += bytes;
   trafficTotals.messagesIn += messages;
   if (!topicsWithLabels.has(topic) && topicsWithLabels.size >= maxTopicLabels) return;
   topicsWithLabels.add(topic);
-  topicBytesInTotal.inc({ topic }, bytes);
-  topicMessagesInTotal.inc({ topic }, messages);
+  const pending = pendingTopicIn.get(topic);
+  if (pending === undefined) pendingTopicIn.set(topic, { bytes, messages });
+  else {
+    pending.bytes += bytes;
+    pending.messages += messages;
+  }
 }
 
 export function recordBytesOut(bytes: number): void {
   if (bytes <= 0) return;
-  bytesOutTotal.inc(bytes);
+  pendingBytesOut += bytes;
   trafficTotals.bytesOut += bytes;
 }
 
@@ -88,6 +127,7 @@ function pruneTopicLabels(existing: ReadonlySet<string> | ReadonlyMap<string, un
   for (const topic of topicsWithLabels) {
     if (existing.has(topic)) continue;
     topicsWithLabels.delete(topic);
+    pendingTopicIn.delete(topic);
     topicBytesInTotal.remove({ topic });
     topicMessagesInTotal.remove({ topic });
   }
@@ -104,9 +144,11 @@ export function createNodeMetrics(services: BrokerServices, groups: GroupsView |
   const registry = new Registry();
   registry.setDefaultLabels({ node: String(services.nodeId) });
   collectDefaultMetrics({ register: registry });
-  for (const metric of [bytesInTotal, bytesOutTotal, messagesInTotal, topicBytesInTotal, topicMessagesInTotal, requestDuration, leaderElectionsTotal, uncleanLeaderElectionsTotal, isrShrinksTotal, isrExpandsTotal] as Metric<string>[]) {
+  for (const metric of [bytesInTotal, bytesOutTotal, messagesInTotal, topicBytesInTotal, topicMessagesInTotal, leaderElectionsTotal, uncleanLeaderElectionsTotal, isrShrinksTotal, isrExpandsTotal] as Metric<string>[]) {
     registry.registerMetric(metric);
   }
+  // Registry only calls get() (and reads name and type): the shape prom-client's own metrics have.
+  registry.registerMetric(requestDuration as unknown as Metric<string>);
 
   // One snapshot per scrape, shared by all gauges collected in that scrape.
   let snapshot: ReturnType<typeof clusterHealth> | null = null;

@@ -44,6 +44,7 @@ export class Connection implements ConnectionInfo {
   private closed = false;
   private pausedForInFlight = false;
   private pausedForWrites = false;
+  private readPaused = false;
   private sendScheduled = false;
   private idleCheckTimer: NodeJS.Timeout | null = null;
   private lastActivityMs = Date.now();
@@ -183,7 +184,11 @@ export class Connection implements ConnectionInfo {
     if (this.closed) return;
     this.pausedForInFlight = this.slots.length >= this.limits.maxInFlightRequests;
     this.pausedForWrites = this.socket.writableLength > this.limits.maxQueuedResponseBytes;
-    if (this.pausedForInFlight || this.pausedForWrites) this.socket.pause();
+    const pause = this.pausedForInFlight || this.pausedForWrites;
+    // Called after every frame and every send: only a change of state reaches the stream.
+    if (pause === this.readPaused) return;
+    this.readPaused = pause;
+    if (pause) this.socket.pause();
     else this.socket.resume();
   }
 }

@@ -151,6 +151,19 @@ export function* iterateBatches(buf: Buffer): Generator<RecordBatchView> {
   }
 }
 
+/** iterateBatches into an array, without a generator (the produce and replication paths call it per request). */
+export function listBatches(buf: Buffer): RecordBatchView[] {
+  const views: RecordBatchView[] = [];
+  let position = 0;
+  // Each step advances by at least MIN_BATCH_LENGTH + 12 bytes, so the loop is bounded by buf.length.
+  while (position < buf.length && checkBatchFrame(buf, position) === null) {
+    const view = new RecordBatchView(buf, position);
+    views.push(view);
+    position += view.sizeBytes;
+  }
+  return views;
+}
+
 export interface ValidateOptions {
   /** Largest whole batch (including the 12-byte log overhead) accepted. */
   maxBatchBytes: number;

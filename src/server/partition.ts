@@ -1,4 +1,4 @@
-import { iterateBatches } from '../protocol/record-batch.ts';
+import { listBatches } from '../protocol/record-batch.ts';
 import type { PartitionLog } from '../storage/partition-log.ts';
 import type { LogConfig } from '../storage/log-config.ts';
 import { ProducerStateError, type PartitionProducers } from './partition-producers.ts';
@@ -77,7 +77,7 @@ export class Partition {
    * batch rejects with a ProducerStateError carrying the Kafka error code.
    */
   append(batches: Buffer): Promise<AppendOutcome> {
-    const views = [...iterateBatches(batches)];
+    const views = listBatches(batches);
     const admission = this.producers.admit(views);
     if (admission.kind === 'error') return Promise.reject(new ProducerStateError(admission.errorCode, admission.message));
     if (admission.kind === 'duplicate') return this.answerDuplicate(admission.baseOffset, admission.lastOffset);

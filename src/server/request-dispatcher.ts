@@ -67,18 +67,27 @@ export class RequestDispatcher implements FrameHandler {
     if (!served) {
       return this.encode(handler, context, handler.errorResponse(request, ErrorCode.UNSUPPORTED_VERSION, context));
     }
+    const startedNs = process.hrtime.bigint();
     let result: ReturnType<ApiHandler['handle']>;
     try {
-      result = timeRequest(handler.codec.name, process.hrtime.bigint(), handler.handle(request, context));
+      result = handler.handle(request, context);
     } catch (error) {
+      timeRequest(handler.codec.name, startedNs);
       return this.failed(handler, request, context, error);
     }
     if (result instanceof Promise) {
       return result.then(
-        (response) => (response === null ? null : this.encode(handler, context, response)),
-        (error) => this.failed(handler, request, context, error),
+        (response) => {
+          timeRequest(handler.codec.name, startedNs);
+          return response === null ? null : this.encode(handler, context, response);
+        },
+        (error) => {
+          timeRequest(handler.codec.name, startedNs);
+          return this.failed(handler, request, context, error);
+        },
       );
     }
+    timeRequest(handler.codec.name, startedNs);
     return result === null ? null : this.encode(handler, context, result);
   }
 

@@ -34,18 +34,22 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   // Versions 0-2 carry magic v0/v1 message sets, which Tide does not store; they stay advertised
   // because librdkafka < 2.11.1 disables compression unless Produce v0 is in the range.
   servedFrom: 3,
-  async handle(request, context) {
+  handle(request, context) {
     const acks = request.acks;
+    const single = request.topicData.length === 1 && request.topicData[0]!.partitionData.length === 1;
+    // One partition per request is what a producer sends at low batching: no Promise.all layers.
+    if (single) {
+      const topic = request.topicData[0]!;
+      return producePartition(topic.partitionData[0]!, topic.name, request, context).then((answer) => (acks === 0 ? null : respond([{ name: topic.name, partitionResponses: [answer] }])));
+    }
     const results = request.topicData.map((topic) => ({
       name: topic.name,
-      partitionResponses: topic.partitionData.map((partition) => {
-        if (acks !== 0 && acks !== 1 && acks !== -1) return Promise.resolve(partitionError(partition.index, ErrorCode.INVALID_REQUIRED_ACKS));
-        return appendPartition(topic.name, partition.index, partition.records, acks, request.transactionalId, request.timeoutMs, context);
-      }),
+      partitionResponses: Promise.all(topic.partitionData.map((partition) => producePartition(partition, topic.name, request, context))),
     }));
-    const responses = await Promise.all(results.map(async (topic) => ({ name: topic.name, partitionResponses: await Promise.all(topic.partitionResponses) })));
-    if (acks === 0) return null;
-    return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+    return Promise.all(results.map((topic) => topic.partitionResponses)).then((answers) => {
+      if (acks === 0) return null;
+      return respond(results.map((topic, index) => ({ name: topic.name, partitionResponses: answers[index]! })));
+    });
   },
   errorResponse(request, errorCode) {
     return {
@@ -55,6 +59,16 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     };
   },
 };
+
+function respond(responses: ProduceResponse['responses']): ProduceResponse {
+  return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+}
+
+function producePartition(partition: ProduceRequest['topicData'][number]['partitionData'][number], topicName: string, request: ProduceRequest, context: RequestContext): Promise<PartitionResult> {
+  const acks = request.acks;
+  if (acks !== 0 && acks !== 1 && acks !== -1) return Promise.resolve(partitionError(partition.index, ErrorCode.INVALID_REQUIRED_ACKS));
+  return appendPartition(topicName, partition.index, partition.records, acks, request.transactionalId, request.timeoutMs, context);
+}
 
 async function appendPartition(topicName: string, index: number, records: Buffer | null, acks: Acks, transactionalId: string | null, timeoutMs: number, context: RequestContext): Promise<PartitionResult> {
   const { broker } = context;

@@ -4,7 +4,7 @@
 // next request. The mirror (ReplicaLog) is updated by the pure logic; the real log is changed here
 // first, so the mirror never claims bytes the disk does not have.
 import { ErrorCode } from '../../protocol/error-codes.ts';
-import { iterateBatches, type RecordBatchView } from '../../protocol/record-batch.ts';
+import { listBatches, type RecordBatchView } from '../../protocol/record-batch.ts';
 import type { FetchRequest, FollowerEffect, OffsetForLeaderEpochRequest } from '../../replication/follower-state.ts';
 import type { EpochEndOffset } from '../../storage/epoch-history.ts';
 import { PartitionReplica } from '../../replication/partition-replica.ts';
@@ -295,7 +295,7 @@ export class ReplicatedPartition {
     return this.inOrder(async () => {
       const follower = this.replica.follower;
       if (!follower) return;
-      const views = [...iterateBatches(records)];
+      const views = listBatches(records);
       const batches = views.map((view) => ({ nextOffset: view.lastOffset + 1, epoch: view.partitionLeaderEpoch }));
       await this.apply(follower.onFetchAnswer(request, answer, batches), records, views);
     });

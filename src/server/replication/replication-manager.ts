@@ -274,12 +274,17 @@ export class ReplicationManager {
     }
   }
 
+  private clientIdCache: { key: string; clientId: string } | null = null;
+
   private clientId(): string | null {
     const image = this.options.image();
     if (!isClusterMetadataImage(image)) return null;
     const self = image.brokers.get(this.options.nodeId);
     const epoch = this.options.brokerEpoch();
     if (!self || self.brokerEpoch !== epoch) return null;
-    return replicaClientId(image.clusterId, this.options.nodeId, epoch, self.incarnationId);
+    // The proof is an HMAC: computed once per registration, not once per Fetch.
+    const key = `${image.clusterId}/${epoch}/${self.incarnationId}`;
+    if (this.clientIdCache?.key !== key) this.clientIdCache = { key, clientId: replicaClientId(image.clusterId, this.options.nodeId, epoch, self.incarnationId) };
+    return this.clientIdCache.clientId;
   }
 }
