@@ -151,7 +151,9 @@ function parseSettings(argv: string[]): Settings {
     inFlightPerConnection: positive('in-flight', values['in-flight']!),
     batchBytes: positive('batch-bytes', values['batch-bytes']!),
     durationMs: positive('duration-ms', values['duration-ms'] ?? (quick ? '3000' : '15000')),
-    warmupMs: quick ? 300 : 1000,
+    // Three nodes on two cores are still compiling hot paths after 1 s (TurboFan ~5 % of their CPU
+    // in the measured window then): 3 s lets the JIT settle before measuring.
+    warmupMs: quick ? 300 : 3000,
     maxBytes: positive('max-mb', values['max-mb']!) * 1_000_000,
     tailMs: positive('tail-ms', values['tail-ms'] ?? (quick ? '1500' : '5000')),
     fetchMaxBytes: positive('fetch-max-bytes', values['fetch-max-bytes']!),

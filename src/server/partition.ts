@@ -86,8 +86,9 @@ export class Partition {
     // PartitionLog.append assigns offsets before its first await; when it refused the batch the
     // log end did not move and there is nothing to remember.
     if (this.log.logEndOffset > logEndBefore) this.producers.recordAppended(views, admission.batches);
-    const visible = appended.then((result) => {
-      if (!this.replicated) this.advanceHighWatermark(result.lastOffset + 1);
+    // Replicated, the HW follows the ISR (setHighWatermark): nothing to do when the write lands.
+    const visible = this.replicated ? appended : appended.then((result) => {
+      this.advanceHighWatermark(result.lastOffset + 1);
       return result;
     });
     this.appendChain = visible.catch(() => undefined);

@@ -46,7 +46,8 @@ type Op =
   | { kind: 'flush'; deferred: Deferred }
   | { kind: 'task'; run: () => Promise<void>; deferred: Deferred };
 
-type OpInput = Op extends infer T ? (T extends Op ? Omit<T, 'deferred'> : never) : never;
+/** Placeholder until enqueue sets the real one: ops get their final shape at creation. */
+const UNSET: Deferred = { resolve: () => {}, reject: () => {} };
 
 export class LogWriter {
   private readonly host: WriterHost;
@@ -68,22 +69,23 @@ export class LogWriter {
   }
 
   write(segment: Segment, data: Buffer, endOffset: number): Promise<void> {
-    return this.enqueue({ kind: 'write', segment, data, endOffset });
+    return this.enqueue({ kind: 'write', segment, data, endOffset, deferred: UNSET });
   }
 
   flush(): Promise<void> {
-    return this.enqueue({ kind: 'flush' });
+    return this.enqueue({ kind: 'flush', deferred: UNSET });
   }
 
   /** Runs `run` after everything queued before it, before anything queued after it. A throw is fatal. */
   task(run: () => Promise<void>): Promise<void> {
-    return this.enqueue({ kind: 'task', run });
+    return this.enqueue({ kind: 'task', run, deferred: UNSET });
   }
 
-  private enqueue(op: OpInput): Promise<void> {
+  private enqueue(op: Op): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
-      this.ops.push({ ...op, deferred: { resolve, reject } } as Op);
+      op.deferred = { resolve, reject };
+      this.ops.push(op);
       if (!this.running) {
         this.running = true;
         // One tick of delay lets appends arriving in the same event-loop turn share a writev.

@@ -194,10 +194,13 @@ export class ReplicatedPartition {
     } finally {
       this.produceInFlight = undefined;
     }
-    const appended = await appending.catch((error: unknown) => {
+    let appended: AppendOutcome;
+    try {
+      appended = await appending;
+    } catch (error) {
       this.waiting.delete(requestId);
       throw error;
-    });
+    }
     if (appended.duplicate || acks === 0) this.waiting.delete(requestId);
     if (appended.duplicate) return { errorCode: await this.waitForHighWatermark(appended.lastOffset + 1, timeoutMs), appended };
     const errorCode = acks === 0 ? ErrorCode.NONE : await answered;
