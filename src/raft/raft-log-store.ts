@@ -72,6 +72,7 @@ export class RaftLogStore {
   private fileBytes: number;
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
+  private fileClosed = false;
 
   private constructor(fields: {
     directory: string; logger: Logger; storage: MemoryStorage; log: FileHandle; positions: number[];
@@ -175,7 +176,9 @@ export class RaftLogStore {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
+    // A failed write marked the store closed to writes; its file is still open until here.
+    if (this.fileClosed) return;
+    this.fileClosed = true;
     this.closed = true;
     await this.tail.catch(() => undefined);
     await this.log.close();
@@ -189,6 +192,8 @@ export class RaftLogStore {
       this.closed = true;
       throw error;
     });
+    // The caller gets the failure through `result`; the chain's copy is only read by later calls.
+    this.tail.catch(() => undefined);
     return result;
   }
 
@@ -214,7 +219,7 @@ export class RaftLogStore {
       throw new RaftStoreCorruptionError(`append at ${first} leaves a gap after ${fileLastIndex}`);
     }
     const { bytes, offsets } = encodeRecords(entries);
-    await this.log.write(bytes, 0, bytes.length, this.fileBytes);
+    await writeAll(this.log, bytes, this.fileBytes);
     await this.log.datasync();
     for (const offset of offsets) this.positions.push(this.fileBytes + offset);
     this.fileBytes += bytes.length;
@@ -239,6 +244,22 @@ export class RaftLogStore {
     this.positions = written.positions;
     this.fileBytes = written.bytes;
     this.fileFirstIndex = entries[0]?.index ?? this.storage.lastIndex() + 1;
+  }
+}
+
+/**
+ * A regular file may take fewer bytes than asked without an error: a disk running out of space
+ * answers the first write short and only the next one with ENOSPC. Taking the short count as
+ * success would acknowledge an entry that is not on disk (found by the fault run: a follower acked
+ * an entry cut as a torn tail after its restart, and the leader's commit index then lay past its log).
+ */
+async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  // Each round writes at least one byte or throws: bounded by bytes.length.
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
+    if (bytesWritten <= 0) throw new Error(`raft log write made no progress at ${position + done}`);
+    done += bytesWritten;
   }
 }
 
