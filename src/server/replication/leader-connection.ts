@@ -7,6 +7,13 @@ import type { ApiCodec } from '../../protocol/api-codec.ts';
 import { decodeResponsePayload, encodeRequestFrame } from '../../protocol/frame.ts';
 
 const sizePrefixBytes = 4;
+/** The socket reads into this much of the connection's own memory at a time. */
+const readBufferBytes = 256 * 1024;
+
+/** Where the socket's reads go: set once the connection object exists. */
+interface ReadTarget {
+  onRead(nread: number, buffer: Buffer): void;
+}
 
 export class LeaderConnectionError extends Error {
   override name = 'LeaderConnectionError';
@@ -20,15 +27,18 @@ interface Pending {
 }
 
 export class LeaderConnection {
-  /** Bytes received and not yet consumed, as they came: joined once a whole frame is here. */
-  private chunks: Buffer[] = [];
-  private bufferedBytes = 0;
+  /** The size prefix of the next frame, as far as it has arrived. */
+  private readonly prefix = Buffer.alloc(sizePrefixBytes);
+  private prefixFill = 0;
+  /** The frame being received (allocated at its full size once the prefix is here), or null. */
+  private frame: Buffer | null = null;
+  private frameFill = 0;
   private readonly pending: Pending[] = [];
   private nextCorrelationId = 1;
   private failure: Error | null = null;
 
-  private constructor(private readonly socket: Socket, readonly address: string, private readonly clientId: string, private readonly responseBytesMax: number) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+  private constructor(private readonly socket: Socket, readonly address: string, private readonly clientId: string, private readonly responseBytesMax: number, reads: ReadTarget) {
+    reads.onRead = (nread, buffer) => this.onRead(nread, buffer);
     socket.on('error', (error) => this.fail(new LeaderConnectionError(`connection to ${address} failed: ${error.message}`)));
     socket.on('close', () => this.fail(new LeaderConnectionError(`${address} closed the connection`)));
   }
@@ -36,7 +46,18 @@ export class LeaderConnection {
   static open(host: string, port: number, clientId: string, connectTimeoutMs: number, responseBytesMax: number, localAddress: string | null = null): Promise<LeaderConnection> {
     const address = `${host}:${port}`;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port, ...(localAddress !== null ? { localAddress } : {}) });
+      const reads: ReadTarget = { onRead: () => {} };
+      const readBuffer = Buffer.allocUnsafe(readBufferBytes);
+      const socket = connect({
+        host, port, ...(localAddress !== null ? { localAddress } : {}),
+        onread: {
+          buffer: readBuffer,
+          callback: (nread: number) => {
+            reads.onRead(nread, readBuffer);
+            return true;
+          },
+        },
+      });
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
@@ -45,7 +66,7 @@ export class LeaderConnection {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new LeaderConnection(socket, address, clientId, responseBytesMax));
+        resolve(new LeaderConnection(socket, address, clientId, responseBytesMax, reads));
       });
       socket.once('error', (error) => {
         clearTimeout(timer);
@@ -78,38 +99,51 @@ export class LeaderConnection {
     this.fail(new LeaderConnectionError(`connection to ${this.address} closed`));
   }
 
-  private onData(chunk: Buffer): void {
-    // A Fetch answer of megabytes arrives in many chunks: joining on every chunk would copy it
-    // over and over, so they are kept apart until the frame is complete.
-    this.chunks.push(chunk);
-    this.bufferedBytes += chunk.length;
-    // Bounded: each round consumes one whole frame.
-    while (this.bufferedBytes >= sizePrefixBytes) {
-      const head = this.chunks[0]!.length >= sizePrefixBytes ? this.chunks[0]! : this.join();
-      const size = head.readInt32BE(0);
-      if (size < 4 || size > this.responseBytesMax) {
-        this.fail(new LeaderConnectionError(`${this.address} sent a frame of ${size} bytes`));
-        return;
+  /**
+   * Bytes read into the connection's own read buffer: each frame is copied once into a buffer of
+   * its exact size. With Node's default reads every chunk is a fresh allocation and a frame that
+   * spans chunks is joined into another one; at replication rates those allocations (counted as
+   * external memory) were what set off most of a node's full garbage collections.
+   */
+  private onRead(nread: number, buffer: Buffer): void {
+    let at = 0;
+    // Each round consumes at least one byte (or fails the connection): bounded by nread.
+    while (at < nread && this.failure === null) {
+      if (this.frame === null) {
+        const take = Math.min(sizePrefixBytes - this.prefixFill, nread - at);
+        buffer.copy(this.prefix, this.prefixFill, at, at + take);
+        this.prefixFill += take;
+        at += take;
+        if (this.prefixFill < sizePrefixBytes) return;
+        this.prefixFill = 0;
+        const size = this.prefix.readInt32BE(0);
+        if (size < 4 || size > this.responseBytesMax) {
+          this.fail(new LeaderConnectionError(`${this.address} sent a frame of ${size} bytes`));
+          return;
+        }
+        this.frame = Buffer.allocUnsafe(size);
+        this.frameFill = 0;
       }
-      if (this.bufferedBytes < sizePrefixBytes + size) return;
-      const all = this.join();
-      const payload = all.subarray(sizePrefixBytes, sizePrefixBytes + size);
-      const rest = all.subarray(sizePrefixBytes + size);
-      this.chunks = rest.length > 0 ? [rest] : [];
-      this.bufferedBytes = rest.length;
-      const next = this.pending.shift();
-      if (!next) {
-        this.fail(new LeaderConnectionError(`${this.address} answered a request never sent`));
-        return;
+      const take = Math.min(this.frame.length - this.frameFill, nread - at);
+      buffer.copy(this.frame, this.frameFill, at, at + take);
+      this.frameFill += take;
+      at += take;
+      if (this.frameFill === this.frame.length) {
+        const payload = this.frame;
+        this.frame = null;
+        this.deliver(payload);
       }
-      clearTimeout(next.timer);
-      next.resolve(payload);
     }
   }
 
-  private join(): Buffer {
-    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.bufferedBytes)];
-    return this.chunks[0]!;
+  private deliver(payload: Buffer): void {
+    const next = this.pending.shift();
+    if (!next) {
+      this.fail(new LeaderConnectionError(`${this.address} answered a request never sent`));
+      return;
+    }
+    clearTimeout(next.timer);
+    next.resolve(payload);
   }
 
   private fail(error: Error): void {
