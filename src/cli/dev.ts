@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { CliError } from './cli-error.ts';
 import { parseInteger } from './command-kit.ts';
+import { TIDE_NODE_FLAGS } from './node-flags.ts';
 
 const tideBin = resolve(import.meta.dirname, '..', '..', 'bin', 'tide.js');
 const nodesMax = 9;
@@ -122,6 +123,7 @@ export async function run(args: string[]): Promise<number> {
 function startChild(node: DevNode, voters: string, clusterId: string, passThrough: string[], stopping: () => boolean): Promise<void> {
   mkdirSync(node.dataDir, { recursive: true });
   const args = [
+    ...TIDE_NODE_FLAGS,
     tideBin, 'start',
     '--node-id', String(node.nodeId),
     '--data-dir', node.dataDir,

@@ -5,6 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { TIDE_NODE_FLAGS } from '../../src/cli/node-flags.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 export const tideBin = join(repoRoot, 'bin', 'tide.js');
@@ -37,6 +38,7 @@ export async function startTide(options: StartOptions = {}): Promise<TideProcess
   const dataDir = options.dataDir ?? (await makeTempDir());
   const logPath = join(dataDir, '..', `${dataDir.split('/').pop()}.log`);
   const args = [
+    ...TIDE_NODE_FLAGS,
     tideBin, 'start',
     '--data-dir', dataDir,
     '--listen', `127.0.0.1:${options.kafkaPort ?? 0}`,
