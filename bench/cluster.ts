@@ -109,7 +109,14 @@ export async function runClusterSuite(settings: ClusterSettings): Promise<Cluste
     targets: { batchedMsgsPerSec: 150_000, perMessageMsgsPerSec: 20_000, latencyP99Ms: 3 },
   };
   if (settings.scenarios.includes('batched') || settings.scenarios.includes('latency')) report.bounds = await measureBounds(settings, report.targets);
-  for (const name of settings.scenarios) {
+  for (const [index, name] of settings.scenarios.entries()) {
+    if (index > 0) {
+      // The previous scenario's cluster wrote gigabytes and its data dirs were just deleted: let
+      // writeback and the discard of those blocks finish, as after dd, before measuring again
+      // (the second scenario of a full run measured up to 20 % lower without this).
+      await execFileAsync('sync', [], { timeout: SYNC_TIMEOUT_MS });
+      await new Promise((resolve) => setTimeout(resolve, DISCARD_SETTLE_MS));
+    }
     await withCluster(settings, async (cluster, layout) => {
       report.config.leaders = layout.leaders;
       const routes = routesOf(cluster, layout);
