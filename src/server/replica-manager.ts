@@ -10,6 +10,7 @@ import { logConfigFrom } from './log-config.ts';
 import { LogCleanerService, type LogCleanerSettings } from './log-cleaner-service.ts';
 import { Partition } from './partition.ts';
 import { PartitionProducers } from './partition-producers.ts';
+import { partitionKey } from '../util/partition-key.ts';
 
 const deletedSuffix = '-delete';
 
@@ -38,7 +39,7 @@ export class ReplicaManager {
   ) {}
 
   static key(topic: string, partition: number): string {
-    return `${topic}-${partition}`;
+    return partitionKey(topic, partition);
   }
 
   get(topic: string, partition: number): Partition | undefined {

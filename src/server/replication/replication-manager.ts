@@ -15,6 +15,7 @@ import { FollowerFetcher } from './follower-fetcher.ts';
 import { HighWatermarkCheckpointWriter, highWatermarkKey, readHighWatermarkCheckpoint } from './high-watermark-checkpoint.ts';
 import { replicaClientId } from './replica-auth.ts';
 import { ReplicatedPartition } from './replicated-partition.ts';
+import { partitionKey } from '../../util/partition-key.ts';
 
 export interface ReplicationManagerOptions {
   nodeId: number;
@@ -70,7 +71,7 @@ export class ReplicationManager {
 
   /** The replicated partition for a local partition, or undefined while this node does not act on it. */
   get(topic: string, partition: number): ReplicatedPartition | undefined {
-    return this.partitions.get(`${topic}-${partition}`);
+    return this.partitions.get(partitionKey(topic, partition));
   }
 
   /** Call after ReplicaManager applied `image` (local partitions are open). */
