@@ -327,6 +327,9 @@ export class ClusterMembership implements ControllerRpcHost {
       // the old one (beatNow), and retry every 100 ms until it answers: twice the connection-loss
       // grace, at least 1 s, leaves room for a slow one; a broker silent that long is taken for dead.
       takeoverGraceMs: takeoverGraceMs(options.connectionLossFenceMs ?? 0),
+      // The old controller killed with its broker is usually why this node leads now: its port
+      // refused our Raft link's reconnect, so it need not be given the whole takeover grace.
+      refusingBrokers: () => new Set([...this.links].filter(([, link]) => link.isRefusing).map(([nodeId]) => nodeId)),
       leaderBalance: options.leaderElection?.balance,
       uncleanLeaderElectionDefault: options.leaderElection?.uncleanDefault ?? false,
       onUncleanElection: () => recordUncleanLeaderElection(),

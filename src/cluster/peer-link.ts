@@ -62,6 +62,11 @@ export class PeerLink {
     return this.connected;
   }
 
+  /** Not connected, and the last attempt failed (refused, unreachable): the peer's process is likely gone. */
+  get isRefusing(): boolean {
+    return !this.connected && this.lastAttemptFailed;
+  }
+
   /** Called each time an established connection closes (not when the link is closed on purpose). */
   onLost(listener: () => void): void {
     this.lostListeners.add(listener);

@@ -13,7 +13,9 @@
 // - silent since the controller took over: a new controller has seen no connection of anyone yet.
 //   Live brokers heartbeat to it as soon as they learn of it (BrokerLifecycle beats on a controller
 //   change); a broker that has not done so within takeoverGraceMs is taken for dead (typically the
-//   old controller's own broker, killed with it) rather than given a whole session.
+//   old controller's own broker, killed with it) rather than given a whole session. A broker whose
+//   node refused a connection from the new controller's node (nothing listens: the process is
+//   gone) gets connectionLossFenceMs instead, as a closed heartbeat connection would.
 // A busy but live broker keeps its connection and is only ever fenced by the session.
 
 /** The connection a request came over, as the internal listener sees it. */
@@ -70,15 +72,25 @@ export class BrokerLiveness {
     return affected;
   }
 
-  /** A controller newly in charge: every known broker's session starts now, and with a takeover grace, a deadline too. */
-  takeOver(nodeIds: Iterable<number>, nowMs: number): void {
+  /**
+   * A controller newly in charge: every known broker's session starts now, and with a takeover
+   * grace, a deadline too. A broker in `refusing` (its node refused a connection from this one: no
+   * process listens there, typically the old controller killed with its broker) gets the
+   * connection-loss grace instead, as if its heartbeat connection had just closed.
+   */
+  takeOver(nodeIds: Iterable<number>, nowMs: number, refusing: ReadonlySet<number> = new Set()): void {
     this.lastHeardMs.clear();
     this.connectionOf.clear();
     this.deadlines.clear();
     const graceMs = this.settings.takeoverGraceMs ?? 0;
+    const lossGraceMs = this.settings.connectionLossFenceMs ?? 0;
     for (const nodeId of nodeIds) {
       this.lastHeardMs.set(nodeId, nowMs);
-      if (graceMs > 0) this.deadlines.set(nodeId, { atMs: nowMs + graceMs, reason: 'silent since the controller took over' });
+      if (refusing.has(nodeId) && lossGraceMs > 0 && (graceMs <= 0 || lossGraceMs < graceMs)) {
+        this.deadlines.set(nodeId, { atMs: nowMs + lossGraceMs, reason: 'connection lost' });
+      } else if (graceMs > 0) {
+        this.deadlines.set(nodeId, { atMs: nowMs + graceMs, reason: 'silent since the controller took over' });
+      }
     }
   }
 

@@ -37,6 +37,8 @@ export interface ControllerDeps {
   connectionLossFenceMs?: number;
   /** A controller taking over fences a broker that has not heartbeated to it within this long; absent or 0: a whole session. */
   takeoverGraceMs?: number;
+  /** Brokers whose node refuses connections from this one right now (no process listening): at takeover they get connectionLossFenceMs, not takeoverGraceMs. */
+  refusingBrokers?(): ReadonlySet<number>;
   logger?: Logger;
   /** Preferred leader balancing; absent: off. */
   leaderBalance?: LeaderBalanceSettings;
@@ -444,7 +446,7 @@ export class QuorumController {
 
   /** A controller newly in charge starts every broker's session clock afresh (and, with takeoverGraceMs, a shorter deadline to hear from it). */
   onBecomeLeader(): void {
-    this.liveness.takeOver(this.image().brokers.keys(), this.deps.nowMs());
+    this.liveness.takeOver(this.image().brokers.keys(), this.deps.nowMs(), this.deps.refusingBrokers?.());
   }
 
   /**

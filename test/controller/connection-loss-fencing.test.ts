@@ -149,3 +149,35 @@ test('BrokerLiveness: first sighting gets a session, fenced brokers are not repo
   off.connectionClosed(8, 0);
   assert.deepEqual(off.expired([{ nodeId: 3, fenced: false }], 999), [], 'connection-loss fencing off: the session decides');
 });
+
+test('a new controller gives a broker whose node refuses connections the connection-loss grace, not the takeover grace', async () => {
+  const { quorum, epochs } = await clusterOf(3);
+  const successor = new QuorumController({
+    image: () => quorum.builder.image(), propose: async (records) => quorum.append(records), nowMs: () => quorum.nowMs,
+    newTopicId: () => 'f'.repeat(32), limits: { defaultPartitions: 1, defaultReplicationFactor: 1, maxPartitionsPerTopic: 10 },
+    sessionTimeoutMs: sessionMs, connectionLossFenceMs: fenceMs, takeoverGraceMs: 1000,
+    refusingBrokers: () => new Set([3]),
+  });
+  successor.onBecomeLeader();
+  quorum.nowMs += 100;
+  await successor.heartbeat({ nodeId: 1, brokerEpoch: epochs.get(1)!, metadataOffset: quorum.builder.appliedOffset, wantFence: false }, connection(1));
+  await successor.heartbeat({ nodeId: 2, brokerEpoch: epochs.get(2)!, metadataOffset: quorum.builder.appliedOffset, wantFence: false });
+  quorum.nowMs += fenceMs - 101;
+  await successor.tick();
+  assert.deepEqual(fenced(quorum), []);
+  quorum.nowMs += 1;
+  await successor.tick();
+  assert.deepEqual(fenced(quorum), [3], 'broker 3 refused the new controller\'s connection: fenced after 500 ms, not 1 s');
+});
+
+test('BrokerLiveness.takeOver: a refusing broker that heartbeats in time is kept; the longer grace never wins for it', () => {
+  const liveness = new BrokerLiveness({ sessionTimeoutMs: 6000, connectionLossFenceMs: 500, takeoverGraceMs: 1000 });
+  liveness.takeOver([1, 2], 0, new Set([2]));
+  liveness.heard(2, 300, connection(9));
+  assert.deepEqual(liveness.expired([{ nodeId: 1, fenced: false }, { nodeId: 2, fenced: false }], 999), []);
+  assert.deepEqual(liveness.expired([{ nodeId: 1, fenced: false }, { nodeId: 2, fenced: false }], 1000), [{ nodeId: 1, reason: 'silent since the controller took over' }]);
+  const noLossGrace = new BrokerLiveness({ sessionTimeoutMs: 6000, takeoverGraceMs: 1000 });
+  noLossGrace.takeOver([3], 0, new Set([3]));
+  assert.deepEqual(noLossGrace.expired([{ nodeId: 3, fenced: false }], 999), [], 'connection-loss fencing off: the takeover grace applies');
+  assert.deepEqual(noLossGrace.expired([{ nodeId: 3, fenced: false }], 1000), [{ nodeId: 3, reason: 'silent since the controller took over' }]);
+});
