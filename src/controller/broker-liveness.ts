@@ -24,7 +24,7 @@ export interface HeartbeatConnection {
   readonly closed: boolean;
 }
 
-export type FenceReason = 'session expired' | 'connection lost' | 'silent since the controller took over';
+export type FenceReason = 'session expired' | 'connection lost' | 'silent since the controller took over' | 'refused connections when the controller took over';
 
 export interface BrokerLivenessSettings {
   sessionTimeoutMs: number;
@@ -87,7 +87,7 @@ export class BrokerLiveness {
     for (const nodeId of nodeIds) {
       this.lastHeardMs.set(nodeId, nowMs);
       if (refusing.has(nodeId) && lossGraceMs > 0 && (graceMs <= 0 || lossGraceMs < graceMs)) {
-        this.deadlines.set(nodeId, { atMs: nowMs + lossGraceMs, reason: 'connection lost' });
+        this.deadlines.set(nodeId, { atMs: nowMs + lossGraceMs, reason: 'refused connections when the controller took over' });
       } else if (graceMs > 0) {
         this.deadlines.set(nodeId, { atMs: nowMs + graceMs, reason: 'silent since the controller took over' });
       }
