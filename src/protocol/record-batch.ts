@@ -136,23 +136,12 @@ export function checkBatchFrame(buf: Buffer, position: number, end = buf.length)
 }
 
 /**
- * Iterates the complete batches in a record set. A truncated trailing batch is skipped (a fetch
- * response may end mid-batch); anything else malformed stops the iteration. Use validateBatches
- * for input that must be entirely valid.
+ * The complete batches in a record set, as views. A truncated trailing batch is skipped (a fetch
+ * response may end mid-batch); anything else malformed ends the list. Use validateBatches for
+ * input that must be entirely valid. An array, not a generator: the produce and replication paths
+ * call it per request.
  */
-export function* iterateBatches(buf: Buffer): Generator<RecordBatchView> {
-  let position = 0;
-  // Each step advances by at least MIN_BATCH_LENGTH + 12 bytes, so the loop is bounded by buf.length.
-  while (position < buf.length) {
-    if (checkBatchFrame(buf, position) !== null) return;
-    const view = new RecordBatchView(buf, position);
-    yield view;
-    position += view.sizeBytes;
-  }
-}
-
-/** iterateBatches into an array, without a generator (the produce and replication paths call it per request). */
-export function listBatches(buf: Buffer): RecordBatchView[] {
+export function iterateBatches(buf: Buffer): RecordBatchView[] {
   const views: RecordBatchView[] = [];
   let position = 0;
   // Each step advances by at least MIN_BATCH_LENGTH + 12 bytes, so the loop is bounded by buf.length.

@@ -1,4 +1,4 @@
-import { listBatches } from '../protocol/record-batch.ts';
+import { iterateBatches, type RecordBatchView } from '../protocol/record-batch.ts';
 import type { PartitionLog } from '../storage/partition-log.ts';
 import type { LogConfig } from '../storage/log-config.ts';
 import { ProducerStateError, type PartitionProducers } from './partition-producers.ts';
@@ -76,13 +76,14 @@ export class Partition {
    * partition can slip in between. A duplicate resolves with the original offsets; a refused
    * batch rejects with a ProducerStateError carrying the Kafka error code.
    */
-  append(batches: Buffer): Promise<AppendOutcome> {
-    const views = listBatches(batches);
+  append(batches: Buffer, framed?: readonly RecordBatchView[]): Promise<AppendOutcome> {
+    // Produce passes the views validateBatches made; other writers (the coordinator) are framed here.
+    const views = framed ?? iterateBatches(batches);
     const admission = this.producers.admit(views);
     if (admission.kind === 'error') return Promise.reject(new ProducerStateError(admission.errorCode, admission.message));
     if (admission.kind === 'duplicate') return this.answerDuplicate(admission.baseOffset, admission.lastOffset);
     const logEndBefore = this.log.logEndOffset;
-    const appended = this.log.append(batches, this.leaderEpoch);
+    const appended = this.log.append(batches, this.leaderEpoch, framed);
     // PartitionLog.append assigns offsets before its first await; when it refused the batch the
     // log end did not move and there is nothing to remember.
     if (this.log.logEndOffset > logEndBefore) this.producers.recordAppended(views, admission.batches);

@@ -6,7 +6,8 @@
 // (compacted before); dirty part: the cleanable segments after it. The dirty ratio is dirty bytes
 // over cleanable bytes, as Kafka computes it.
 
-const MAX_RELATIVE_OFFSET = 2 ** 31 - 1;
+import { MAX_RELATIVE_OFFSET } from './segment-list.ts';
+
 /** Positions in a segment's offset index are int32. */
 const MAX_SEGMENT_BYTES = 2 ** 31 - 1;
 

@@ -8,7 +8,7 @@
 // After any I/O failure the log refuses everything with KAFKA_STORAGE_ERROR; reopen it to recover.
 import { join } from 'node:path';
 import type { Logger } from '../util/log.ts';
-import { assignOffsets, setLogAppendTime, validateBatches } from '../protocol/record-batch.ts';
+import { assignOffsets, setLogAppendTime, validateBatches, type RecordBatchView } from '../protocol/record-batch.ts';
 import { fsyncDirectory, writeFileAtomic, type FsyncHook } from './checkpoint-file.ts';
 import { isFsyncFailure, OffsetOutOfRangeError, StorageError, StorageErrorCode } from './errors.ts';
 import { LeaderEpochCache, LEADER_EPOCH_FILE, type EpochEntry } from './leader-epoch-cache.ts';
@@ -20,9 +20,9 @@ import {
 import { LoadedIndexes } from './loaded-indexes.ts';
 import type { AppendResult, LogDamage, PartitionLogOptions, ReadResult } from './partition-log-types.ts';
 import { Segment } from './segment.ts';
-import { countPastRetention, floorSegment, frameBatches } from './segment-list.ts';
+import { countPastRetention, floorSegment, frameBatches, mustRoll } from './segment-list.ts';
 import { findCutPosition, readSegmentBatches } from './segment-reader.ts';
-import { scanBatches } from './segment-scan.ts';
+import { firstUnreadableOffset } from './segment-scan.ts';
 import { cutSegmentFiles, dropSegmentFiles } from './log-truncation.ts';
 import { RecentBatches } from './recent-batches.ts';
 import { cleanedLogPath, commitSwap, completeSwap, intactGroupAt } from './segment-swap.ts';
@@ -33,7 +33,6 @@ export type { LogConfig } from './log-config.ts';
 export type { AppendResult, LogDamage, PartitionLogOptions, ReadResult } from './partition-log-types.ts';
 export { isFsyncFailure } from './errors.ts';
 
-const MAX_RELATIVE_OFFSET = 2 ** 31 - 1;
 const DEFAULT_MAX_LOADED_INACTIVE_INDEXES = 8;
 
 type LogState = 'open' | 'truncating' | 'closing' | 'closed';
@@ -176,15 +175,17 @@ export class PartitionLog {
    * Leader append of batches already checked by validateBatches. Offsets and the leader epoch
    * are written into `batches` in place, synchronously, in call order; the buffer must not be
    * reused until the promise settles. Resolves once written (and fdatasynced for flush=sync).
+   * `framed`: the caller's views of `batches` (produce framed them already); they must cover it.
    */
-  async append(batches: Buffer, leaderEpoch: number): Promise<AppendResult> {
+  async append(batches: Buffer, leaderEpoch: number, framed?: readonly RecordBatchView[]): Promise<AppendResult> {
     this.ensureWritable();
-    const views = frameBatches(batches);
+    const views = framed ?? frameBatches(batches);
     let span = 0;
     for (const view of views) span += view.lastOffsetDelta + 1;
     const baseOffset = this.nextOffset;
     const segment = this.segmentForAppend(batches.length, baseOffset, baseOffset + span - 1);
-    if (this.epochs.assign(leaderEpoch, baseOffset)) this.persistEpochs();
+    // A failed write reaches markFailed through the writer; the append after it fails too.
+    if (this.epochs.assign(leaderEpoch, baseOffset)) this.persistEpochs().catch(() => {});
     const logAppendTimeMs = this.config.messageTimestampType === 'LogAppendTime' ? this.now() : -1;
     let position = segment.logicalBytes;
     let offset = baseOffset;
@@ -223,7 +224,7 @@ export class PartitionLog {
     const segment = this.segmentForAppend(batches.length, firstOffset, expected - 1);
     let position = segment.logicalBytes;
     for (const view of checked.batches) {
-      if (this.epochs.assign(view.partitionLeaderEpoch, view.baseOffset)) this.persistEpochs();
+      if (this.epochs.assign(view.partitionLeaderEpoch, view.baseOffset)) this.persistEpochs().catch(() => {});
       segment.observeBatch(position, view.baseOffset, view.lastOffset, view.maxTimestamp, view.sizeBytes, this.config.indexIntervalBytes);
       position += view.sizeBytes;
     }
@@ -238,12 +239,7 @@ export class PartitionLog {
   /** The active segment, rolled first when this append would overflow it or it is too old. */
   private segmentForAppend(bytes: number, firstOffset: number, lastOffset: number): Segment {
     const active = this.segments.at(-1)!;
-    if (active.logicalBytes === 0) return active;
-    const full = active.logicalBytes + bytes > this.config.segmentBytes;
-    const old = this.now() - active.rollAnchorMs >= this.config.segmentMs;
-    const offsetsOverflow = lastOffset - active.baseOffset > MAX_RELATIVE_OFFSET;
-    if (!full && !old && !offsetsOverflow) return active;
-    return this.roll(active, firstOffset);
+    return mustRoll(active, bytes, lastOffset, this.config, this.now()) ? this.roll(active, firstOffset) : active;
   }
 
   private roll(previous: Segment, baseOffset: number): Segment {
@@ -276,14 +272,13 @@ export class PartitionLog {
   assignLeaderEpoch(epoch: number): Promise<void> {
     this.ensureWritable();
     if (!this.epochs.assign(epoch, this.nextOffset)) return Promise.resolve();
-    const text = this.epochs.encode();
-    return this.writer.task(() => writeFileAtomic(join(this.dir, LEADER_EPOCH_FILE), text, this.onFsync));
+    return this.persistEpochs();
   }
 
-  private persistEpochs(): void {
+  /** Queued ahead of any batch appended after the call, so the checkpoint is on disk first. */
+  private persistEpochs(): Promise<void> {
     const text = this.epochs.encode();
-    // Queued ahead of the batch that opened the epoch, so the checkpoint is on disk first.
-    void this.writer.task(() => writeFileAtomic(join(this.dir, LEADER_EPOCH_FILE), text, this.onFsync)).catch(() => {});
+    return this.writer.task(() => writeFileAtomic(join(this.dir, LEADER_EPOCH_FILE), text, this.onFsync));
   }
 
   // ------------------------------------------------------------------ flushing
@@ -368,12 +363,9 @@ export class PartitionLog {
     if (this.damageFound !== null || this.damageCheck !== null || segment.handle === null) return;
     const file = segment.logPath;
     this.damageCheck = (async () => {
-      let fromOffset = segment.baseOffset;
-      const outcome = await scanBatches(segment.handle!, {
-        fromPosition: 0, endPosition: position, minNextOffset: segment.baseOffset, segmentBaseOffset: segment.baseOffset, verifyCrc: true,
-      }, (batch) => { fromOffset = batch.lastOffset + 1; });
+      const { fromOffset, problem } = await firstUnreadableOffset(segment.handle!, segment.baseOffset, position);
       if (!this.segments.includes(segment) || fromOffset >= this.nextOffset) return; // truncated away meanwhile
-      const damage = { fromOffset, reason: `corrupt batch in ${file} at position ${position}${outcome.problem === null ? '' : ` (${outcome.problem})`}` };
+      const damage = { fromOffset, reason: `corrupt batch in ${file} at position ${position}${problem === null ? '' : ` (${problem})`}` };
       this.damageFound = damage;
       this.logger.error('log damaged: offsets from here on cannot be served until repaired', { dir: this.dir, fromOffset, reason: damage.reason });
       this.onDamage?.(damage);

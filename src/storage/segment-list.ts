@@ -5,6 +5,17 @@ import { StorageError, StorageErrorCode } from './errors.ts';
 import type { LogConfig } from './log-config.ts';
 import type { Segment } from './segment.ts';
 
+/** Offsets in a segment's index are 32-bit deltas from its base offset. */
+export const MAX_RELATIVE_OFFSET = 2 ** 31 - 1;
+
+/** Whether an append of `bytes` ending at `lastOffset` must go to a new segment: full, old, or past the deltas' range. */
+export function mustRoll(active: Segment, bytes: number, lastOffset: number, config: Pick<LogConfig, 'segmentBytes' | 'segmentMs'>, nowMs: number): boolean {
+  if (active.logicalBytes === 0) return false;
+  return active.logicalBytes + bytes > config.segmentBytes
+    || nowMs - active.rollAnchorMs >= config.segmentMs
+    || lastOffset - active.baseOffset > MAX_RELATIVE_OFFSET;
+}
+
 /** Index of the last segment whose base offset is <= offset (0 when offset is below all of them). */
 export function floorSegment(segments: readonly Segment[], offset: number): number {
   let low = 0;

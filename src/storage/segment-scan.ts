@@ -5,9 +5,9 @@
 import type { FileHandle } from 'node:fs/promises';
 import { crc32c } from '@node-rs/crc32';
 import { BATCH_HEADER_BYTES, CURRENT_MAGIC, MIN_BATCH_LENGTH, LOG_OVERHEAD_BYTES, readInt64 } from '../protocol/record-batch.ts';
+import { MAX_RELATIVE_OFFSET } from './segment-list.ts';
 
 export const SCAN_CHUNK_BYTES = 1024 * 1024;
-const MAX_RELATIVE_OFFSET = 2 ** 31 - 1;
 const CRC_START = 21;
 
 export interface ScannedBatch {
@@ -114,4 +114,16 @@ export async function crcFromFile(handle: FileHandle, position: number, length: 
     done += piece.length;
   }
   return crc;
+}
+
+/**
+ * A read met bytes it could not serve at `position`: the first offset of the segment that cannot
+ * be read back, from a CRC-checked walk up to that position (batch headers past it are not trusted).
+ */
+export async function firstUnreadableOffset(handle: FileHandle, segmentBaseOffset: number, position: number): Promise<{ fromOffset: number; problem: string | null }> {
+  let fromOffset = segmentBaseOffset;
+  const outcome = await scanBatches(handle, {
+    fromPosition: 0, endPosition: position, minNextOffset: segmentBaseOffset, segmentBaseOffset, verifyCrc: true,
+  }, (batch) => { fromOffset = batch.lastOffset + 1; });
+  return { fromOffset, problem: outcome.problem };
 }

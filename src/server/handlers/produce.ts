@@ -97,7 +97,7 @@ async function appendPartition(topicName: string, index: number, records: Buffer
       // Cluster mode: the replica logic answers per acks (ISR, min.insync.replicas, timeouts).
       const replicated = broker.replication.get(topicName, index);
       if (!replicated) return partitionError(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
-      const answer = await replicated.produce(records, acks, Math.max(0, timeoutMs));
+      const answer = await replicated.produce(records, acks, Math.max(0, timeoutMs), validation.batches);
       if (answer.appended && !answer.appended.duplicate) recordBytesIn(topicName, records.length, validation.recordCount);
       if (answer.errorCode !== ErrorCode.NONE || !answer.appended) return partitionError(index, answer.errorCode);
       appended = answer.appended;
@@ -106,7 +106,7 @@ async function appendPartition(topicName: string, index: number, records: Buffer
         return partitionError(index, ErrorCode.NOT_ENOUGH_REPLICAS, `${partition.isr.length} in-sync replica(s), min.insync.replicas is ${partition.minInsyncReplicas}`);
       }
       // An idempotent producer's retry of a stored batch gets the original offsets (Kafka's answer).
-      appended = await partition.append(records);
+      appended = await partition.append(records, validation.batches);
       if (!appended.duplicate) recordBytesIn(topicName, records.length, validation.recordCount);
     }
     return {

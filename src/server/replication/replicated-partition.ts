@@ -4,7 +4,7 @@
 // next request. The mirror (ReplicaLog) is updated by the pure logic; the real log is changed here
 // first, so the mirror never claims bytes the disk does not have.
 import { ErrorCode } from '../../protocol/error-codes.ts';
-import { listBatches, type RecordBatchView } from '../../protocol/record-batch.ts';
+import { iterateBatches, type RecordBatchView } from '../../protocol/record-batch.ts';
 import type { FetchRequest, FollowerEffect, OffsetForLeaderEpochRequest } from '../../replication/follower-state.ts';
 import type { EpochEndOffset } from '../../storage/epoch-history.ts';
 import { PartitionReplica } from '../../replication/partition-replica.ts';
@@ -179,7 +179,7 @@ export class ReplicatedPartition {
    * ISR has min.insync.replicas members), acks=1 once the leader has it (fsynced with flush=sync).
    * A producer-state refusal rejects with the ProducerStateError, as Partition.append does.
    */
-  async produce(records: Buffer, acks: Acks, timeoutMs: number): Promise<ProduceAnswer> {
+  async produce(records: Buffer, acks: Acks, timeoutMs: number, framed?: readonly RecordBatchView[]): Promise<ProduceAnswer> {
     const leader = this.replica.leader;
     if (!leader || leader.leaderEpoch !== this.partition.leaderEpoch || this.suspended) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
     const refused = leader.checkProduce(acks);
@@ -190,7 +190,7 @@ export class ReplicatedPartition {
     this.produceInFlight = { requestId, acks, timeoutMs };
     let appending: Promise<AppendOutcome>;
     try {
-      appending = this.partition.append(records);
+      appending = this.partition.append(records, framed);
     } finally {
       this.produceInFlight = undefined;
     }
@@ -298,7 +298,7 @@ export class ReplicatedPartition {
     return this.inOrder(async () => {
       const follower = this.replica.follower;
       if (!follower) return;
-      const views = listBatches(records);
+      const views = iterateBatches(records);
       const batches = views.map((view) => ({ nextOffset: view.lastOffset + 1, epoch: view.partitionLeaderEpoch }));
       await this.apply(follower.onFetchAnswer(request, answer, batches), records, views);
     });
