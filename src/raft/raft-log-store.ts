@@ -17,6 +17,7 @@ import { MemoryStorage } from './core/storage.ts';
 import { EMPTY_HARD_STATE } from './core/types.ts';
 import type { ConfState, Entry, HardState, Ready, Snapshot } from './core/types.ts';
 import { fsyncDirectory, tempSuffix, writeFileAtomic } from './atomic-file.ts';
+import { writeFully } from '../io/write-fully.ts';
 
 export const hardStateFileName = 'hard-state';
 export const snapshotFileName = 'snapshot';
@@ -219,7 +220,9 @@ export class RaftLogStore {
       throw new RaftStoreCorruptionError(`append at ${first} leaves a gap after ${fileLastIndex}`);
     }
     const { bytes, offsets } = encodeRecords(entries);
-    await writeAll(this.log, bytes, this.fileBytes);
+    // Short writes loop (writeFully): taking one for success acknowledged an entry a full disk had
+    // taken only in part, cut as a torn tail after the restart (test/raft/raft-log-store-full-disk.test.ts).
+    await writeFully(this.log, [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)], this.fileBytes);
     await this.log.datasync();
     for (const offset of offsets) this.positions.push(this.fileBytes + offset);
     this.fileBytes += bytes.length;
@@ -244,22 +247,6 @@ export class RaftLogStore {
     this.positions = written.positions;
     this.fileBytes = written.bytes;
     this.fileFirstIndex = entries[0]?.index ?? this.storage.lastIndex() + 1;
-  }
-}
-
-/**
- * A regular file may take fewer bytes than asked without an error: a disk running out of space
- * answers the first write short and only the next one with ENOSPC. Taking the short count as
- * success would acknowledge an entry that is not on disk (found by the fault run: a follower acked
- * an entry cut as a torn tail after its restart, and the leader's commit index then lay past its log).
- */
-async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  // Each round writes at least one byte or throws: bounded by bytes.length.
-  while (done < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
-    if (bytesWritten <= 0) throw new Error(`raft log write made no progress at ${position + done}`);
-    done += bytesWritten;
   }
 }
 

@@ -25,7 +25,7 @@ import { decompress } from '../protocol/compression.ts';
 import { encodeCheckpoint, parseCheckpoint, readFileIfExists, writeFileAtomic } from './checkpoint-file.ts';
 import { groupSegments, planCompaction, type CompactionPlan, type SegmentSummary } from './compaction-plan.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
-import { writeFully } from './log-writer.ts';
+import { writeFully } from '../io/write-fully.ts';
 import type { PartitionLog } from './partition-log.ts';
 import { Segment } from './segment.ts';
 import { BatchWalker } from './segment-reader.ts';

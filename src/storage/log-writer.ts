@@ -14,8 +14,8 @@
 // per run (the larger part of a small append's CPU and latency). Bigger runs go to the pool.
 // The first failure is final: the op and everything queued behind it are rejected and the host
 // marks the log failed (reopening runs recovery).
-import { fdatasync, writeSync, writevSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { fdatasync } from 'node:fs';
+import { writeFully, writeFullySync } from '../io/write-fully.ts';
 import type { Segment } from './segment.ts';
 
 const MAX_WRITE_BUFFERS = 1024; // IOV_MAX on Linux
@@ -212,44 +212,4 @@ export class LogWriter {
  */
 export function fdatasyncFd(fd: number): Promise<void> {
   return new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-}
-
-/** writev until every byte is in the file (a regular file may take fewer bytes per call). */
-export async function writeFully(handle: FileHandle, buffers: Buffer[], position: number): Promise<void> {
-  let pending = buffers;
-  let at = position;
-  // Each round writes at least one byte or throws: bounded by the total size.
-  while (pending.length > 0) {
-    const { bytesWritten } = pending.length === 1
-      ? await handle.write(pending[0]!, 0, pending[0]!.length, at)
-      : await handle.writev(pending, at);
-    at += bytesWritten;
-    pending = unwritten(pending, bytesWritten);
-  }
-}
-
-/** writeFully on the event loop (small runs: see the header). */
-function writeFullySync(fd: number, buffers: Buffer[], position: number): void {
-  let pending = buffers;
-  let at = position;
-  // Each round writes at least one byte or throws: bounded by the total size.
-  while (pending.length > 0) {
-    const bytesWritten = pending.length === 1 ? writeSync(fd, pending[0]!, 0, pending[0]!.length, at) : writevSync(fd, pending, at);
-    at += bytesWritten;
-    pending = unwritten(pending, bytesWritten);
-  }
-}
-
-/** What is left of `buffers` after the first `bytesWritten` bytes went out. */
-function unwritten(buffers: Buffer[], bytesWritten: number): Buffer[] {
-  if (bytesWritten <= 0) throw new Error('write made no progress');
-  let skip = bytesWritten;
-  let done = 0;
-  while (done < buffers.length && skip >= buffers[done]!.length) {
-    skip -= buffers[done]!.length;
-    done++;
-  }
-  const pending = buffers.slice(done);
-  if (skip > 0) pending[0] = pending[0]!.subarray(skip);
-  return pending;
 }
