@@ -26,6 +26,16 @@ async function clusterOf(count: number): Promise<{ quorum: FakeQuorum; epochs: M
   return { quorum, epochs };
 }
 
+/** A second controller over the same log, as after a Raft leader change (1 s takeover grace). */
+function successorOf(quorum: FakeQuorum, refusingBrokers?: () => ReadonlySet<number>): QuorumController {
+  return new QuorumController({
+    image: () => quorum.builder.image(), propose: async (records) => quorum.append(records), nowMs: () => quorum.nowMs,
+    newTopicId: () => 'f'.repeat(32), limits: { defaultPartitions: 1, defaultReplicationFactor: 1, maxPartitionsPerTopic: 10 },
+    sessionTimeoutMs: sessionMs, connectionLossFenceMs: fenceMs, takeoverGraceMs: 1000,
+    ...(refusingBrokers ? { refusingBrokers } : {}),
+  });
+}
+
 function beat(quorum: FakeQuorum, nodeId: number, brokerEpoch: number, over?: HeartbeatConnection) {
   return quorum.controller.heartbeat({ nodeId, brokerEpoch, metadataOffset: quorum.builder.appliedOffset, wantFence: false }, over);
 }
@@ -117,11 +127,7 @@ test('in-process heartbeats (the controller node\'s own broker) are not watched 
 
 test('a new controller fences brokers that do not heartbeat to it within the takeover grace', async () => {
   const { quorum, epochs } = await clusterOf(3);
-  const successor = new QuorumController({
-    image: () => quorum.builder.image(), propose: async (records) => quorum.append(records), nowMs: () => quorum.nowMs,
-    newTopicId: () => 'f'.repeat(32), limits: { defaultPartitions: 1, defaultReplicationFactor: 1, maxPartitionsPerTopic: 10 },
-    sessionTimeoutMs: sessionMs, connectionLossFenceMs: fenceMs, takeoverGraceMs: 1000,
-  });
+  const successor = successorOf(quorum);
   successor.onBecomeLeader();
   quorum.nowMs += 300;
   await successor.heartbeat({ nodeId: 1, brokerEpoch: epochs.get(1)!, metadataOffset: quorum.builder.appliedOffset, wantFence: false }, connection(1));
@@ -152,12 +158,7 @@ test('BrokerLiveness: first sighting gets a session, fenced brokers are not repo
 
 test('a new controller gives a broker whose node refuses connections the connection-loss grace, not the takeover grace', async () => {
   const { quorum, epochs } = await clusterOf(3);
-  const successor = new QuorumController({
-    image: () => quorum.builder.image(), propose: async (records) => quorum.append(records), nowMs: () => quorum.nowMs,
-    newTopicId: () => 'f'.repeat(32), limits: { defaultPartitions: 1, defaultReplicationFactor: 1, maxPartitionsPerTopic: 10 },
-    sessionTimeoutMs: sessionMs, connectionLossFenceMs: fenceMs, takeoverGraceMs: 1000,
-    refusingBrokers: () => new Set([3]),
-  });
+  const successor = successorOf(quorum, () => new Set([3]));
   successor.onBecomeLeader();
   quorum.nowMs += 100;
   await successor.heartbeat({ nodeId: 1, brokerEpoch: epochs.get(1)!, metadataOffset: quorum.builder.appliedOffset, wantFence: false }, connection(1));

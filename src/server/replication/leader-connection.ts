@@ -10,11 +10,6 @@ const sizePrefixBytes = 4;
 /** The socket reads into this much of the connection's own memory at a time. */
 const readBufferBytes = 256 * 1024;
 
-/** Where the socket's reads go: set once the connection object exists. */
-interface ReadTarget {
-  onRead(nread: number, buffer: Buffer): void;
-}
-
 export class LeaderConnectionError extends Error {
   override name = 'LeaderConnectionError';
 }
@@ -37,8 +32,7 @@ export class LeaderConnection {
   private nextCorrelationId = 1;
   private failure: Error | null = null;
 
-  private constructor(private readonly socket: Socket, readonly address: string, private readonly clientId: string, private readonly responseBytesMax: number, reads: ReadTarget) {
-    reads.onRead = (nread, buffer) => this.onRead(nread, buffer);
+  private constructor(private readonly socket: Socket, readonly address: string, private readonly clientId: string, private readonly responseBytesMax: number) {
     socket.on('error', (error) => this.fail(new LeaderConnectionError(`connection to ${address} failed: ${error.message}`)));
     socket.on('close', () => this.fail(new LeaderConnectionError(`${address} closed the connection`)));
   }
@@ -46,14 +40,15 @@ export class LeaderConnection {
   static open(host: string, port: number, clientId: string, connectTimeoutMs: number, responseBytesMax: number, localAddress: string | null = null): Promise<LeaderConnection> {
     const address = `${host}:${port}`;
     return new Promise((resolve, reject) => {
-      const reads: ReadTarget = { onRead: () => {} };
+      // Nothing arrives before our first request, which needs the connection object.
+      let connection: LeaderConnection | null = null;
       const readBuffer = Buffer.allocUnsafe(readBufferBytes);
       const socket = connect({
         host, port, ...(localAddress !== null ? { localAddress } : {}),
         onread: {
           buffer: readBuffer,
           callback: (nread: number) => {
-            reads.onRead(nread, readBuffer);
+            connection?.onRead(nread, readBuffer);
             return true;
           },
         },
@@ -66,7 +61,8 @@ export class LeaderConnection {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new LeaderConnection(socket, address, clientId, responseBytesMax, reads));
+        connection = new LeaderConnection(socket, address, clientId, responseBytesMax);
+        resolve(connection);
       });
       socket.once('error', (error) => {
         clearTimeout(timer);
