@@ -71,6 +71,10 @@ const uncleanLeaderElectionsTotal = new Counter({ name: 'tide_unclean_leader_ele
 const isrShrinksTotal = new Counter({ name: 'tide_isr_shrinks_total', help: 'Times a partition led by this node removed a replica from its ISR.', registers: [] });
 const isrExpandsTotal = new Counter({ name: 'tide_isr_expands_total', help: 'Times a partition led by this node added a replica back to its ISR.', registers: [] });
 
+const scrubBytesTotal = new Counter({ name: 'tide_log_scrub_bytes_total', help: 'Bytes of partition logs the scrubber read back and CRC-checked.', registers: [] });
+const scrubbedLogsTotal = new Counter({ name: 'tide_log_scrub_logs_total', help: 'Partition log scrubs finished (each reads one log from its start).', registers: [] });
+const scrubDamageTotal = new Counter({ name: 'tide_log_scrub_damage_total', help: 'Scrubs that found damaged data (the replica then repairs it from the other replicas).', registers: [] });
+
 const topicsWithLabels = new Set<string>();
 
 /** Running totals, read by the dashboard's stats endpoint without going through the text format. */
@@ -122,6 +126,15 @@ export function recordIsrExpand(): void {
   isrExpandsTotal.inc();
 }
 
+export function recordScrubBytes(bytes: number): void {
+  scrubBytesTotal.inc(bytes);
+}
+
+export function recordScrubbedLog(damageFound: boolean): void {
+  scrubbedLogsTotal.inc();
+  if (damageFound) scrubDamageTotal.inc();
+}
+
 /** Forgets the per-topic series of topics that no longer exist, so deleted topics stop being exported. */
 function pruneTopicLabels(existing: ReadonlySet<string> | ReadonlyMap<string, unknown>): void {
   for (const topic of topicsWithLabels) {
@@ -144,7 +157,7 @@ export function createNodeMetrics(services: BrokerServices, groups: GroupsView |
   const registry = new Registry();
   registry.setDefaultLabels({ node: String(services.nodeId) });
   collectDefaultMetrics({ register: registry });
-  for (const metric of [bytesInTotal, bytesOutTotal, messagesInTotal, topicBytesInTotal, topicMessagesInTotal, leaderElectionsTotal, uncleanLeaderElectionsTotal, isrShrinksTotal, isrExpandsTotal] as Metric<string>[]) {
+  for (const metric of [bytesInTotal, bytesOutTotal, messagesInTotal, topicBytesInTotal, topicMessagesInTotal, leaderElectionsTotal, uncleanLeaderElectionsTotal, isrShrinksTotal, isrExpandsTotal, scrubBytesTotal, scrubbedLogsTotal, scrubDamageTotal] as Metric<string>[]) {
     registry.registerMetric(metric);
   }
   // Registry only calls get() (and reads name and type): the shape prom-client's own metrics have.

@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../storage/checkpoint-file.ts';
 import type { Logger } from '../util/log.ts';
 import { logConfigFrom } from './log-config.ts';
 import { LogCleanerService, type LogCleanerSettings } from './log-cleaner-service.ts';
+import { LogScrubService, type LogScrubSettings } from './log-scrub-service.ts';
 import { Partition } from './partition.ts';
 import { PartitionProducers } from './partition-producers.ts';
 import { partitionKey } from '../util/partition-key.ts';
@@ -29,6 +30,7 @@ export class ReplicaManager {
   private reconcileChain: Promise<void> = Promise.resolve();
   private retentionTimer: NodeJS.Timeout | null = null;
   private cleaner: LogCleanerService | null = null;
+  private scrubber: LogScrubService | null = null;
   private closed = false;
 
   constructor(
@@ -50,8 +52,8 @@ export class ReplicaManager {
     return [...this.partitions.values()];
   }
 
-  /** `cleaner`: settings of the log cleaner (compaction); omitted, no cleaner runs. */
-  async start(image: MetadataImage, retentionCheckIntervalMs: number, cleaner?: LogCleanerSettings): Promise<void> {
+  /** `cleaner`, `scrub`: settings of the log cleaner (compaction) and scrubber; omitted, that one does not run. */
+  async start(image: MetadataImage, retentionCheckIntervalMs: number, cleaner?: LogCleanerSettings, scrub?: LogScrubSettings): Promise<void> {
     await this.removeLeftoverDeletions();
     await this.reconcile(image);
     this.retentionTimer = setInterval(() => void this.enforceRetention(), retentionCheckIntervalMs);
@@ -65,6 +67,10 @@ export class ReplicaManager {
         isLastBatchOfProducer: (producerId, lastOffset) => partition.producers.state.entry(producerId)?.batches.at(-1)?.lastOffset === lastOffset,
       })), this.logger.child('cleaner'));
       this.cleaner.start();
+    }
+    if (scrub) {
+      this.scrubber = new LogScrubService(scrub, () => this.all().map((partition) => ({ name: `${partition.topic}-${partition.partition}`, log: partition.log })), this.logger.child('scrubber'));
+      this.scrubber.start();
     }
   }
 
@@ -166,6 +172,7 @@ export class ReplicaManager {
     this.closed = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await this.cleaner?.stop();
+    await this.scrubber?.stop();
     await this.reconcileChain;
     await Promise.all(this.all().map((partition) => partition.close()));
     this.partitions.clear();

@@ -19,6 +19,7 @@ import { GroupService } from './groups/group-service.ts';
 import { createGroupsView } from './groups/groups-view.ts';
 import { ProducerIdService } from './producer-ids.ts';
 import { LogCleanerService } from './log-cleaner-service.ts';
+import { LogScrubService } from './log-scrub-service.ts';
 import { ReplicaManager } from './replica-manager.ts';
 import { RequestDispatcher } from './request-dispatcher.ts';
 import { allHandlers } from './handlers/index.ts';
@@ -165,7 +166,7 @@ export class TideNode {
         await replicas.reconcile(image);
         replication?.manager.onImage(image);
       });
-      await replicas.start(metadata.image(), config.int('log.retention.check.interval.ms'), LogCleanerService.settingsFrom(config));
+      await replicas.start(metadata.image(), config.int('log.retention.check.interval.ms'), LogCleanerService.settingsFrom(config), LogScrubService.settingsFrom(config));
       replication?.manager.onImage(metadata.image());
       // In a cluster, producer-id blocks are metadata records, so no two nodes ever hand out the same id.
       const producerIds = cluster

@@ -6,6 +6,8 @@
 //   moves to another ISR member, the damaged node cuts its log there and refetches it;
 // - a follower killed (SIGKILL), its last segment bit-flipped or truncated, restarted: recovery
 //   cuts the damage and it refetches;
+// - a follower stopped cleanly, a bit flipped in an older segment (recovery trusts it), restarted:
+//   the scrubber finds the damage though nothing reads it, and the follower cuts and refetches;
 // in every case the damaged node ends with a log byte-identical to the leader's, rejoins the ISR,
 // and every acknowledged message is present exactly once, in order;
 // - an fsync failing with EIO on the leader (TIDE_TEST_FSYNC_FAIL) halts that node with a FATAL
@@ -184,6 +186,35 @@ for (const kind of ['bitflip', 'truncate'] as CorruptionKind[]) {
     assert.match(nodeLog, /cut the log at a bad batch/);
   });
 }
+
+test('a bit flip in an older segment of a cleanly stopped follower is found by the scrubber after its restart, with nothing reading it, and repaired', async () => {
+  const topic = 'corrupt-scrubbed';
+  await createTopic(cluster, topic, [1, 2, 3]);
+  const start = await waitForIsr(cluster, topic, 3, 1, 40_000);
+  // Not the preferred replica (the first), so preferred balancing never hands it leadership here.
+  const follower = [2, 3].find((id) => id !== start.leader)!;
+  const acked = await produce(topic, 'a', 300);
+  await eventually('the follower caught up', 20_000, async () => ((await partitionOn(cluster, follower, topic)).logEndOffset === acked.length ? true : undefined));
+  await stopNode(cluster, follower);
+  // A clean shutdown: at startup recovery trusts every segment but the tail of the last one.
+  const segments = listSegmentFiles(partitionDir(follower, topic));
+  assert.ok(segments.length >= 3, `several segments (${segments.length})`);
+  corruptFile(segments[1]!, 'bitflip', crcCoveredPosition(segments[1]!, 0.5)!, 4);
+  await startNode(cluster, follower);
+  // Nothing reads the follower's older segments: only the scrubber can find the damage.
+  await eventually('the scrubber finds the damage and the follower cuts and refetches', 40_000, async () => {
+    const text = await readFile(cluster.nodes.get(follower)!.process!.logPath, 'utf8');
+    return /scrub found damaged data/.test(text) && /cut damaged data; refetching it from the leader/.test(text) ? true : undefined;
+  });
+  const more = await produce(topic, 'b', 50);
+  const leader = (await partitionOn(cluster, start.leader, topic)).leader;
+  assert.notEqual(leader, follower, 'the damaged follower did not take leadership');
+  await waitForIsr(cluster, topic, 3, leader, 40_000);
+  await assertIdenticalLogs(topic, leader);
+  await assertAcknowledged(topic, leader, [...acked, ...more]);
+  const metrics = await (await fetch(`http://127.0.0.1:${cluster.nodes.get(follower)!.process!.httpPort}/metrics`)).text();
+  assert.match(metrics, /tide_log_scrub_damage_total\{[^}]*\} [1-9]/, 'the damage is counted on /metrics');
+});
 
 test('an fsync error halts the node; nothing acknowledged is lost and the restarted node rejoins', async () => {
   const topic = 'fsync-fail';
