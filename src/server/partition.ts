@@ -20,6 +20,7 @@ export interface AppendOutcome {
 export class Partition {
   private highWatermarkOffset: number;
   private readonly waiters = new Set<() => void>();
+  private readonly replicaWaiters = new Set<() => void>();
   /** Appends are chained so that the high watermark only ever moves forward, in offset order. */
   private appendChain: Promise<unknown> = Promise.resolve();
 
@@ -141,11 +142,24 @@ export class Partition {
     return () => this.waiters.delete(callback);
   }
 
+  /**
+   * onNewData for a follower's fetch, which waits for bytes readable past its offset, not for the
+   * high watermark: the HW moves and leader fsyncs that wake consumers would only make it read
+   * nothing and wait again (three reads per produced batch instead of one).
+   */
+  onNewReplicaData(callback: () => void): () => void {
+    this.replicaWaiters.add(callback);
+    return () => this.replicaWaiters.delete(callback);
+  }
+
+  /** Consumers and other high-watermark waiters. */
   wakeWaiters(): void {
-    if (this.waiters.size === 0) return;
-    const waiting = [...this.waiters];
-    this.waiters.clear();
-    for (const waiter of waiting) waiter();
+    wake(this.waiters);
+  }
+
+  /** Followers' fetches: new bytes are readable, or the leadership changed. */
+  wakeReplicaWaiters(): void {
+    wake(this.replicaWaiters);
   }
 
   updateConfig(config: LogConfig, minInsyncReplicas: number): void {
@@ -162,8 +176,16 @@ export class Partition {
   async close(): Promise<void> {
     await this.appendChain;
     this.wakeWaiters();
+    this.wakeReplicaWaiters();
     await this.producers.settle();
     await this.log.close();
     await this.producers.close();
   }
+}
+
+function wake(waiters: Set<() => void>): void {
+  if (waiters.size === 0) return;
+  const waiting = [...waiters];
+  waiters.clear();
+  for (const waiter of waiting) waiter();
 }

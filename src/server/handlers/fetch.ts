@@ -20,6 +20,8 @@ interface FetchRound {
   bytes: number;
   hasError: boolean;
   partitions: Partition[];
+  /** A follower's fetch (replica id set): it waits for readable bytes, not for the high watermark. */
+  replica: boolean;
 }
 
 /**
@@ -45,7 +47,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
         recordBytesOut(result.bytes);
         return result.response;
       }
-      await waitForData(result.partitions, remainingMs, broker.shutdownSignal);
+      await waitForData(result.partitions, result.replica, remainingMs, broker.shutdownSignal);
     }
   },
   errorResponse(request, errorCode) {
@@ -150,10 +152,10 @@ async function readRound(request: FetchRequest, context: RequestContext): Promis
     }
     responses.push({ topic: requested.topic, topicId: requested.topicId, partitions: out });
   }
-  return { response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] }, bytes, hasError, partitions };
+  return { response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] }, bytes, hasError, partitions, replica: replicaId >= 0 };
 }
 
-function waitForData(partitions: Partition[], timeoutMs: number, shutdownSignal: AbortSignal): Promise<void> {
+function waitForData(partitions: Partition[], replica: boolean, timeoutMs: number, shutdownSignal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
     const cancels: Array<() => void> = [];
     let done = false;
@@ -166,7 +168,7 @@ function waitForData(partitions: Partition[], timeoutMs: number, shutdownSignal:
       resolve();
     };
     const timer = setTimeout(finish, timeoutMs);
-    for (const partition of partitions) cancels.push(partition.onNewData(finish));
+    for (const partition of partitions) cancels.push(replica ? partition.onNewReplicaData(finish) : partition.onNewData(finish));
     shutdownSignal.addEventListener('abort', finish, { once: true });
   });
 }

@@ -77,7 +77,7 @@ export class ReplicatedPartition {
     partition.appendObserver = (nextOffset, written) => this.onLeaderAppend(nextOffset, written);
     // Followers long-polling fetch what is written at once: their copy and fsync overlap ours.
     partition.log.onReadable = () => {
-      if (this.replica.leader) this.partition.wakeWaiters();
+      if (this.replica.leader) this.partition.wakeReplicaWaiters();
     };
     if (log.recoveryLoss !== null) this.lostFrom = log.recoveryLoss.fromOffset;
     // A log ending below a HW it had checkpointed lost committed data, whatever recovery saw.
@@ -144,7 +144,10 @@ export class ReplicatedPartition {
       // An ISR of one (or followers already caught up) lets the HW reach the durable end at once.
       this.handle(leader.onFlushed(this.partition.log.flushedOffset));
       this.partition.wakeWaiters();
+      this.partition.wakeReplicaWaiters();
     } else if (this.replica.follower) {
+      // Followers still long-polling here as if we led are answered NOT_LEADER_OR_FOLLOWER now.
+      this.partition.wakeReplicaWaiters();
       this.host.wakeFetcher(state.leader);
     }
   }
@@ -219,11 +222,8 @@ export class ReplicatedPartition {
     }
     this.handle(leader.onAppend(nextOffset, this.host.nowMs(), produce));
     // Followers long-polling were woken when the bytes became readable (log.onReadable); with
-    // flush=sync the batch counts for the HW once fsynced here too.
-    void written.then(() => {
-      this.onLocalFlush();
-      this.partition.wakeWaiters();
-    });
+    // flush=sync the batch counts for the HW once fsynced here too (a HW move wakes consumers).
+    void written.then(() => this.onLocalFlush());
   }
 
   /** A follower's Fetch: the answer and the records to send ([readFrom, readTo), whole batches, capped). */
