@@ -29,6 +29,11 @@ export interface LogScrubSettings {
 export interface ScrubbablePartition {
   name: string;
   log: PartitionLog;
+  /**
+   * The scrub stops here: committed data, which no leader change truncates (a follower's tail
+   * above it may be cut while being read, which would look like damage).
+   */
+  highWatermark: number;
 }
 
 export interface ScrubOutcome {
@@ -102,12 +107,12 @@ export class LogScrubService {
     return { partition: best, waitMs };
   }
 
-  /** Reads `partition`'s log from its start to where it ended when the scrub began. */
+  /** Reads `partition`'s log from its start to its high watermark as it was when the scrub began. */
   async scrub(partition: ScrubbablePartition): Promise<ScrubOutcome> {
     const { log } = partition;
     const signal = this.stopController.signal;
     const throttle = new IoThrottle(this.settings.bytesPerSecond, this.now, signal);
-    const end = log.readableEndOffset;
+    const end = Math.min(log.readableEndOffset, partition.highWatermark);
     const outcome: ScrubOutcome = { partition: partition.name, bytes: 0, damage: null };
     let offset = log.logStartOffset;
     try {

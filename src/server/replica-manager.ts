@@ -69,7 +69,7 @@ export class ReplicaManager {
       this.cleaner.start();
     }
     if (scrub) {
-      this.scrubber = new LogScrubService(scrub, () => this.all().map((partition) => ({ name: `${partition.topic}-${partition.partition}`, log: partition.log })), this.logger.child('scrubber'));
+      this.scrubber = new LogScrubService(scrub, () => this.all().map((partition) => ({ name: `${partition.topic}-${partition.partition}`, log: partition.log, highWatermark: partition.highWatermark })), this.logger.child('scrubber'));
       this.scrubber.start();
     }
   }

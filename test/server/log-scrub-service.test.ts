@@ -1,5 +1,5 @@
 // The scrubber on real partition logs in a temp dir: it reads an intact log to its end and counts
-// every byte; it finds a bit flip in an older segment that a clean close let recovery trust, tells
+// every byte, and never past the high watermark it is given; it finds a bit flip in an older segment that a clean close let recovery trust, tells
 // the log's damage hook the first offset it cannot serve (the replica's cue to leave the ISR and
 // refetch), and skips the log until that is repaired; it is throttled to its byte rate; a log is
 // scrubbed again only after the interval; stop() ends a scrub in progress, which does not count.
@@ -41,8 +41,8 @@ async function waitFor<T>(what: string, probe: () => T | undefined): Promise<T> 
 test('an intact log is read to its end; every byte counted, no damage', async () => {
   await withTempDir(async (dir) => {
     const log = await closedLog(dir);
-    const scrubber = new LogScrubService(settings(), () => [{ name: 't-0', log }], silentLogger);
-    const outcome = await scrubber.scrub({ name: 't-0', log });
+    const scrubber = new LogScrubService(settings(), () => [{ name: 't-0', log, highWatermark: log.logEndOffset }], silentLogger);
+    const outcome = await scrubber.scrub({ name: 't-0', log, highWatermark: log.logEndOffset });
     assert.equal(outcome.damage, null);
     const segmentBytes = listSegmentFiles(dir).length;
     assert.ok(segmentBytes >= 3, `several segments (${segmentBytes})`);
@@ -66,7 +66,7 @@ test('a bit flip in an older segment is found without any other read, reported o
     const damages: LogDamage[] = [];
     log.onDamage = (damage) => damages.push(damage);
 
-    const scrubber = new LogScrubService(settings(), () => [{ name: 't-0', log }], silentLogger);
+    const scrubber = new LogScrubService(settings(), () => [{ name: 't-0', log, highWatermark: log.logEndOffset }], silentLogger);
     scrubber.start();
     try {
       const damage = await waitFor('the damage report', () => damages[0]);
@@ -85,14 +85,34 @@ test('a bit flip in an older segment is found without any other read, reported o
   });
 });
 
+test('a scrub reads committed data only: nothing at or above the high watermark', async () => {
+  await withTempDir(async (dir) => {
+    await (await closedLog(dir)).close();
+    // Damage in the newest segment, above the high watermark the scrub is given.
+    const newest = listSegmentFiles(dir).at(-1)!;
+    corruptFile(newest, 'bitflip', crcCoveredPosition(newest, 0.9)!, 2);
+    const log = await PartitionLog.open(dir, testConfig({ flush: 'sync', segmentBytes: 4096 }), { logger: silentLogger });
+    const damages: LogDamage[] = [];
+    log.onDamage = (damage) => damages.push(damage);
+    const committed = { name: 't-0', log, highWatermark: 20 };
+    const scrubber = new LogScrubService(settings(), () => [committed], silentLogger);
+    const outcome = await scrubber.scrub(committed);
+    assert.equal(outcome.damage, null, 'the damaged tail above the high watermark was not read');
+    assert.ok(outcome.bytes > 0, 'the committed part was read');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(damages.length, 0);
+    await log.close();
+  });
+});
+
 test('a scrub keeps to its byte rate, and a log is scrubbed again only after the interval', async () => {
   await withTempDir(async (dir) => {
     const log = await closedLog(dir);
     let nowMs = 1_000_000;
     const rate = 8 * 1024;
-    const scrubber = new LogScrubService(settings({ bytesPerSecond: rate, intervalMs: 10_000 }), () => [{ name: 't-0', log }], silentLogger);
+    const scrubber = new LogScrubService(settings({ bytesPerSecond: rate, intervalMs: 10_000 }), () => [{ name: 't-0', log, highWatermark: log.logEndOffset }], silentLogger);
     const started = performance.now();
-    const outcome = await scrubber.scrub({ name: 't-0', log });
+    const outcome = await scrubber.scrub({ name: 't-0', log, highWatermark: log.logEndOffset });
     const elapsedMs = performance.now() - started;
     // The throttle lets the first second's budget through at once, then holds to the rate.
     const floorMs = ((outcome.bytes - rate) / rate) * 1000 * 0.8;
@@ -100,10 +120,10 @@ test('a scrub keeps to its byte rate, and a log is scrubbed again only after the
     assert.ok(elapsedMs >= floorMs, `throttled: ${outcome.bytes} bytes took ${elapsedMs.toFixed(0)} ms, at least ${floorMs.toFixed(0)} ms expected`);
 
     // Scheduling, on an injected clock: due at once when never scrubbed, then after the interval.
-    const clocked = new LogScrubService(settings({ intervalMs: 10_000 }), () => [{ name: 't-0', log }], silentLogger, () => nowMs);
+    const clocked = new LogScrubService(settings({ intervalMs: 10_000 }), () => [{ name: 't-0', log, highWatermark: log.logEndOffset }], silentLogger, () => nowMs);
     const due = (clocked as unknown as { nextDue(): { partition: unknown; waitMs: number } }).nextDue.bind(clocked);
     assert.notEqual(due().partition, null, 'a log not scrubbed since it was opened is due');
-    await clocked.scrub({ name: 't-0', log });
+    await clocked.scrub({ name: 't-0', log, highWatermark: log.logEndOffset });
     assert.equal(due().partition, null, 'not due right after its scrub');
     assert.equal(due().waitMs, 10_000);
     nowMs += 9_999;
@@ -120,7 +140,7 @@ test('stop() ends a scrub in progress and the scrubber does not start again', as
     let scrubs = 0;
     const scrubber = new LogScrubService(settings({ bytesPerSecond: 1024 }), () => {
       scrubs++;
-      return [{ name: 't-0', log }];
+      return [{ name: 't-0', log, highWatermark: log.logEndOffset }];
     }, silentLogger);
     scrubber.start();
     await waitFor('the scrub to start', () => (scrubs > 0 ? true : undefined));
