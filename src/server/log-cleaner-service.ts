@@ -8,6 +8,7 @@ import type { BrokerConfig } from '../config/broker-config.ts';
 import { cleanLog, CleaningAbortedError, planFor, readCleanerCheckpoint, type CleanResult } from '../storage/log-cleaner.ts';
 import type { PartitionLog } from '../storage/partition-log.ts';
 import type { Logger } from '../util/log.ts';
+import { BackgroundService } from './background-service.ts';
 
 export interface LogCleanerSettings {
   enabled: boolean;
@@ -30,18 +31,18 @@ export interface CleanablePartition {
 /** A partition whose pass failed is left alone for this many backoffs, so it cannot starve the others. */
 const FAILURE_BACKOFFS = 10;
 
-export class LogCleanerService {
-  private readonly stopController = new AbortController();
+export class LogCleanerService extends BackgroundService {
   private readonly firstDirtyOffsets = new WeakMap<PartitionLog, number>();
   private readonly retryAfterMs = new WeakMap<PartitionLog, number>();
-  private loop: Promise<void> | null = null;
 
   constructor(
     private readonly settings: LogCleanerSettings,
     private readonly partitions: () => CleanablePartition[],
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    super();
+  }
 
   static settingsFrom(config: BrokerConfig): LogCleanerSettings {
     return {
@@ -52,19 +53,12 @@ export class LogCleanerService {
     };
   }
 
-  start(): void {
-    if (!this.settings.enabled || this.loop !== null) return;
-    this.loop = this.run();
+  protected get enabled(): boolean {
+    return this.settings.enabled;
   }
 
-  /** Stops after the current step; an unfinished pass leaves only a `.cleaned` file, removed at open. */
-  async stop(): Promise<void> {
-    this.stopController.abort();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    const signal = this.stopController.signal;
+  // stop() ends it after the current step; an unfinished pass leaves only a `.cleaned` file, removed at open.
+  protected async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const result = await this.cleanDirtiest().catch((error: unknown) => {
         if (!signal.aborted) this.logger.error('log cleaner pass failed', { error: (error as Error).message });

@@ -16,6 +16,7 @@ import type { BrokerConfig } from '../config/broker-config.ts';
 import { StorageError, StorageErrorCode } from '../storage/errors.ts';
 import type { PartitionLog } from '../storage/partition-log.ts';
 import type { Logger } from '../util/log.ts';
+import { BackgroundService } from './background-service.ts';
 import { IoThrottle } from './log-cleaner-service.ts';
 
 export interface LogScrubSettings {
@@ -48,18 +49,18 @@ const READ_BYTES = 1024 * 1024;
 /** Longest sleep while nothing is due, so new partitions are picked up soon. */
 const IDLE_POLL_MS = 1000;
 
-export class LogScrubService {
-  private readonly stopController = new AbortController();
+export class LogScrubService extends BackgroundService {
   /** When each log's last scrub ended; a log not in here has not been scrubbed since it was opened. */
   private readonly scrubbedAtMs = new WeakMap<PartitionLog, number>();
-  private loop: Promise<void> | null = null;
 
   constructor(
     private readonly settings: LogScrubSettings,
     private readonly partitions: () => ScrubbablePartition[],
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    super();
+  }
 
   static settingsFrom(config: BrokerConfig): LogScrubSettings {
     return {
@@ -69,18 +70,11 @@ export class LogScrubService {
     };
   }
 
-  start(): void {
-    if (!this.settings.enabled || this.loop !== null) return;
-    this.loop = this.run();
+  protected get enabled(): boolean {
+    return this.settings.enabled;
   }
 
-  async stop(): Promise<void> {
-    this.stopController.abort();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    const signal = this.stopController.signal;
+  protected async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const due = this.nextDue();
       if (due.partition !== null) await this.scrub(due.partition).catch(() => null);
