@@ -77,8 +77,9 @@ export class LogScrubService extends BackgroundService {
   protected async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const due = this.nextDue();
-      if (due.partition !== null) await this.scrub(due.partition).catch(() => null);
-      else await sleepMs(Math.min(IDLE_POLL_MS, due.waitMs), undefined, { signal }).catch(() => {});
+      // A scrub that threw (a bug) did not mark its log: pause rather than spin on it.
+      const scrubbed = due.partition !== null && (await this.scrub(due.partition).catch(() => null)) !== null;
+      if (!scrubbed) await sleepMs(Math.min(IDLE_POLL_MS, due.waitMs), undefined, { signal }).catch(() => {});
     }
   }
 
