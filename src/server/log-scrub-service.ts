@@ -4,10 +4,11 @@
 // other replicas instead of waiting until this node leads and serves them.
 //
 // A log is scrubbed soon after it is opened (each start of the node, each new replica), then again
-// log.scrub.interval.ms after its last scrub; one partition at a time, the longest unchecked first,
-// throttled to log.scrub.bytes.per.second. Damage needs nothing more from here: the read that
-// meets a bad batch reports it (PartitionLog.noteDamage), and the replica leaves the ISR, cuts its
-// log there and refetches, exactly as when a consumer's read finds it.
+// log.scrub.interval.ms after its last scrub; one partition at a time (a not-yet-scrubbed log this
+// node leads first, else the longest unchecked), throttled to log.scrub.bytes.per.second. Damage
+// needs nothing more from here: the read that meets a bad batch reports it
+// (PartitionLog.noteDamage), and the replica leaves the ISR, cuts its log there and refetches,
+// exactly as when a consumer's read finds it.
 // Reads come through the page cache: bytes this process wrote recently are checked as cached,
 // which is what a later read would see; older data, not cached after a restart, comes from disk.
 import { setTimeout as sleepMs } from 'node:timers/promises';
@@ -35,6 +36,11 @@ export interface ScrubbablePartition {
    * above it may be cut while being read, which would look like damage).
    */
   highWatermark: number;
+  /**
+   * This node leads it now. A log not scrubbed since it was opened goes first when this node leads
+   * it: after a restart that is the one whose damage clients would meet.
+   */
+  leading: boolean;
 }
 
 export interface ScrubOutcome {
@@ -83,19 +89,28 @@ export class LogScrubService extends BackgroundService {
     }
   }
 
-  /** The partition unchecked for longest among those due, or how long until one is. */
+  /**
+   * Among the partitions due: a never-scrubbed one this node leads, else the one unchecked for
+   * longest; or how long until one is due.
+   */
   private nextDue(): { partition: ScrubbablePartition | null; waitMs: number } {
     const nowMs = this.now();
     let best: ScrubbablePartition | null = null;
+    let bestRank = Infinity;
     let bestAt = Infinity;
     let waitMs = Infinity;
     for (const partition of this.partitions()) {
       if (!partition.log.isOpen || partition.log.damage !== null) continue;
       const at = this.scrubbedAtMs.get(partition.log) ?? -Infinity;
       const dueInMs = at + this.settings.intervalMs - nowMs;
-      if (dueInMs > 0) waitMs = Math.min(waitMs, dueInMs);
-      else if (at < bestAt) {
+      if (dueInMs > 0) {
+        waitMs = Math.min(waitMs, dueInMs);
+        continue;
+      }
+      const rank = at === -Infinity && partition.leading ? 0 : 1;
+      if (rank < bestRank || (rank === bestRank && at < bestAt)) {
         best = partition;
+        bestRank = rank;
         bestAt = at;
       }
     }

@@ -41,6 +41,9 @@ export class Partition {
   /** The in-sync replicas as the metadata image last said. */
   isr: number[] = [];
 
+  /** The leader as the metadata image last said (-1: none). */
+  leader = -1;
+
   /**
    * Set by partition replication (src/server/replication/): the high watermark then follows the
    * ISR through setHighWatermark, never the local log end, and a duplicate is answered at once

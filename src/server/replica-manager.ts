@@ -69,7 +69,7 @@ export class ReplicaManager {
       this.cleaner.start();
     }
     if (scrub) {
-      this.scrubber = new LogScrubService(scrub, () => this.all().map((partition) => ({ name: `${partition.topic}-${partition.partition}`, log: partition.log, highWatermark: partition.highWatermark })), this.logger.child('scrubber'));
+      this.scrubber = new LogScrubService(scrub, () => this.all().map((partition) => ({ name: `${partition.topic}-${partition.partition}`, log: partition.log, highWatermark: partition.highWatermark, leading: partition.leader === this.nodeId })), this.logger.child('scrubber'));
       this.scrubber.start();
     }
   }
@@ -98,11 +98,13 @@ export class ReplicaManager {
           existing.updateConfig(config, minInsyncReplicas);
           existing.leaderEpoch = partition.leaderEpoch;
           existing.isr = partition.isr;
+          existing.leader = partition.leader;
           continue;
         }
         if (existing) await this.removePartition(key, existing);
         const opened = await this.openPartition(topic, partition.partition, partition.leaderEpoch);
         opened.isr = partition.isr;
+        opened.leader = partition.leader;
         this.partitions.set(key, opened);
       }
     }
