@@ -9,6 +9,7 @@
 // process's connection closes too), so a live one must speak up quickly. Every heartbeat also says
 // whether this node's storage is full (its disk guard refuses appends); the caller beats at once when
 // that changes, so the controller moves the node's leaderships away without waiting an interval.
+// After a start a fenced broker may ask to stay fenced for a while (holdFenced: its first scrub).
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { Logger } from '../util/log.ts';
@@ -24,6 +25,8 @@ export interface BrokerLifecycleOptions {
   metadataOffset(): number;
   /** Whether this node's storage is full (its disk guard refuses appends); absent: never. */
   storageFull?(): boolean;
+  /** While fenced: whether to ask to stay fenced for now (src/server/startup-fence-hold.ts); absent: never. */
+  holdFenced?(): boolean;
   heartbeatIntervalMs: number;
   logger: Logger;
 }
@@ -114,7 +117,8 @@ export class BrokerLifecycle {
         this.fenced = true;
         logger.info('broker registered', { brokerEpoch: this.epoch, incarnationId: this.incarnationId });
       }
-      const answer = await this.options.call('heartbeat', { nodeId, brokerEpoch: this.epoch, metadataOffset: this.options.metadataOffset(), wantFence: false, storageFull: this.storageFull() });
+      const wantFence = this.fenced && this.options.holdFenced?.() === true;
+      const answer = await this.options.call('heartbeat', { nodeId, brokerEpoch: this.epoch, metadataOffset: this.options.metadataOffset(), wantFence, storageFull: this.storageFull() });
       if (this.stopped) return;
       if (answer.errorCode === ErrorCode.STALE_BROKER_EPOCH || answer.errorCode === ErrorCode.BROKER_ID_NOT_REGISTERED) {
         logger.warn('heartbeat refused; registering again', { errorCode: answer.errorCode, brokerEpoch: this.epoch });

@@ -61,6 +61,12 @@ export interface ClusterMembershipOptions {
   onFatal(error: Error): void;
 }
 
+/** A reason to stay fenced after a start (src/server/startup-fence-hold.ts). */
+export interface FenceHold {
+  holding(): boolean;
+  onRelease(listener: () => void): void;
+}
+
 /** What the broker knows of its storage: full when its disk guard refuses appends (src/server/disk-guard-service.ts). */
 export interface BrokerStorageState {
   isFull(): boolean;
@@ -136,9 +142,10 @@ export class ClusterMembership implements ControllerRpcHost {
 
   /**
    * Starts registering and heartbeating; call once the node can serve the partitions it is given.
-   * With `storage`, heartbeats report whether it is full, and a change is reported at once.
+   * With `storage`, heartbeats report whether it is full, and a change is reported at once; with
+   * `fenceHold`, the broker asks to stay fenced while it holds.
    */
-  startBroker(internalAddress: HostPort | null, storage?: BrokerStorageState): void {
+  startBroker(internalAddress: HostPort | null, storage?: BrokerStorageState, fenceHold?: FenceHold): void {
     const { options } = this;
     this.lifecycle = new BrokerLifecycle({
       nodeId: options.nodeId,
@@ -150,10 +157,13 @@ export class ClusterMembership implements ControllerRpcHost {
       call: this.forwarder(Math.max(500, Math.min(options.rpcTimeoutMs, Math.floor(options.sessionTimeoutMs / 2)))),
       metadataOffset: () => this.metadata.visibleOffset,
       ...(storage ? { storageFull: () => storage.isFull() } : {}),
+      ...(fenceHold ? { holdFenced: () => fenceHold.holding() } : {}),
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       logger: options.logger.child('lifecycle'),
     });
     this.lifecycle.start();
+    // The hold over: ask to be unfenced now, not at the next beat.
+    fenceHold?.onRelease(() => this.lifecycle?.beatNow());
     // The controller moves this node's leaderships when its storage fills: tell it now, not at the next beat.
     storage?.onChange((full) => {
       options.logger.info(full ? 'storage full: reporting it to the controller' : 'storage has room again: reporting it to the controller');

@@ -58,6 +58,11 @@ const IDLE_POLL_MS = 1000;
 export class LogScrubService extends BackgroundService {
   /** When each log's last scrub ended; a log not in here has not been scrubbed since it was opened. */
   private readonly scrubbedAtMs = new WeakMap<PartitionLog, number>();
+  /** While true, scrubs run at disk speed (the node stays fenced until its first pass is done). */
+  unthrottled: () => boolean = () => false;
+  /** Told once, when every log open at that moment has been scrubbed since the service started. */
+  onFirstPassDone: (() => void) | null = null;
+  private firstPassDone = false;
 
   constructor(
     private readonly settings: LogScrubSettings,
@@ -80,11 +85,29 @@ export class LogScrubService extends BackgroundService {
     return this.settings.enabled;
   }
 
+  /**
+   * Some open log has not been scrubbed since the service started (false when it does not run).
+   * The first false also tells onFirstPassDone.
+   */
+  firstPassPending(): boolean {
+    if (!this.settings.enabled || this.firstPassDone) return false;
+    if (this.partitions().some((partition) => this.awaitsFirstScrub(partition))) return true;
+    this.firstPassDone = true;
+    this.onFirstPassDone?.();
+    return false;
+  }
+
+  private awaitsFirstScrub(partition: ScrubbablePartition): boolean {
+    // A damaged log is being repaired from the replicas: nothing more to learn by reading it.
+    return partition.log.isOpen && partition.log.damage === null && !this.scrubbedAtMs.has(partition.log);
+  }
+
   protected async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const due = this.nextDue();
       // A scrub that threw (a bug) did not mark its log: pause rather than spin on it.
       const scrubbed = due.partition !== null && (await this.scrub(due.partition).catch(() => null)) !== null;
+      if (scrubbed) this.firstPassPending(); // tells onFirstPassDone as soon as the pass ends
       if (!scrubbed) await sleepMs(Math.min(IDLE_POLL_MS, due.waitMs), undefined, { signal }).catch(() => {});
     }
   }
@@ -133,7 +156,7 @@ export class LogScrubService extends BackgroundService {
         outcome.bytes += records.length;
         recordScrubBytes(records.length);
         offset = nextOffset;
-        await throttle.take(records.length);
+        if (!this.unthrottled()) await throttle.take(records.length);
       }
     } catch (error) {
       if (signal.aborted) return outcome;

@@ -48,6 +48,11 @@ export class ReplicaManager {
     return this.partitions.get(ReplicaManager.key(topic, partition));
   }
 
+  /** The scrubber, once start() ran with scrub settings. */
+  get scrubService(): LogScrubService | null {
+    return this.scrubber;
+  }
+
   all(): Partition[] {
     return [...this.partitions.values()];
   }

@@ -20,6 +20,7 @@ import { createGroupsView } from './groups/groups-view.ts';
 import { ProducerIdService } from './producer-ids.ts';
 import { LogCleanerService } from './log-cleaner-service.ts';
 import { LogScrubService } from './log-scrub-service.ts';
+import { StartupFenceHold } from './startup-fence-hold.ts';
 import { ReplicaManager } from './replica-manager.ts';
 import { RequestDispatcher } from './request-dispatcher.ts';
 import { allHandlers } from './handlers/index.ts';
@@ -175,7 +176,7 @@ export class TideNode {
       const groups = new GroupService({ nodeId, metadata, replicas, ...GroupService.optionsFrom(config), replication: replication?.manager ?? null, logger: logger.child('groups') });
       if (cluster) {
         // The disk guard's state goes into every heartbeat: a full node's leaderships move to ISR members with room.
-        cluster.startBroker(cluster.internalAddress, diskGuard);
+        cluster.startBroker(cluster.internalAddress, diskGuard, startupFenceHold(replicas, metadata, nodeId, config, logger));
         // __consumer_offsets is created once brokers have joined; start-up does not wait for the quorum.
         startClusterGroups(groups, cluster, shutdownController.signal, logger.child('groups'));
       } else {
@@ -231,4 +232,21 @@ export class TideNode {
     this.releaseLock();
     this.logger.info('node stopped');
   }
+}
+
+/** The broker stays fenced after a start while the scrubber's first pass runs (src/server/startup-fence-hold.ts). */
+function startupFenceHold(replicas: ReplicaManager, metadata: MetadataService, nodeId: number, config: BrokerConfig, logger: Logger): StartupFenceHold | undefined {
+  const scrubber = replicas.scrubService;
+  if (scrubber === null) return undefined;
+  const hold = new StartupFenceHold({
+    nodeId,
+    firstPassPending: () => scrubber.firstPassPending(),
+    image: () => metadata.image(),
+    maxMs: config.int('log.scrub.startup.fenced.max.ms'),
+    now: Date.now,
+    logger: logger.child('scrubber'),
+  });
+  scrubber.unthrottled = () => hold.holding();
+  scrubber.onFirstPassDone = () => hold.release('first scrub done; asking to be unfenced');
+  return hold;
 }

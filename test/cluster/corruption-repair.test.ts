@@ -7,7 +7,8 @@
 // - a follower killed (SIGKILL), its last segment bit-flipped or truncated, restarted: recovery
 //   cuts the damage and it refetches;
 // - a follower stopped cleanly, a bit flipped in an older segment (recovery trusts it), restarted:
-//   the scrubber finds the damage though nothing reads it, and the follower cuts and refetches;
+//   it stays fenced (never elected) while its scrubber's first pass runs, which finds the damage
+//   though nothing reads it, and the follower cuts and refetches;
 // in every case the damaged node ends with a log byte-identical to the leader's, rejoins the ISR,
 // and every acknowledged message is present exactly once, in order;
 // - an fsync failing with EIO on the leader (TIDE_TEST_FSYNC_FAIL) halts that node with a FATAL
@@ -187,7 +188,7 @@ for (const kind of ['bitflip', 'truncate'] as CorruptionKind[]) {
   });
 }
 
-test('a bit flip in an older segment of a cleanly stopped follower is found by the scrubber after its restart, with nothing reading it, and repaired', async () => {
+test('a bit flip in an older segment of a cleanly stopped follower is found by the scrubber while the restarted node stays fenced, with nothing reading it, and repaired', async () => {
   const topic = 'corrupt-scrubbed';
   await createTopic(cluster, topic, [1, 2, 3]);
   const start = await waitForIsr(cluster, topic, 3, 1, 40_000);
@@ -200,12 +201,27 @@ test('a bit flip in an older segment of a cleanly stopped follower is found by t
   const segments = listSegmentFiles(partitionDir(follower, topic));
   assert.ok(segments.length >= 3, `several segments (${segments.length})`);
   corruptFile(segments[1]!, 'bitflip', crcCoveredPosition(segments[1]!, 0.5)!, 4);
-  await startNode(cluster, follower);
-  // Nothing reads the follower's older segments: only the scrubber can find the damage.
-  await eventually('the scrubber finds the damage and the follower cuts and refetches', 40_000, async () => {
-    const text = await readFile(cluster.nodes.get(follower)!.process!.logPath, 'utf8');
-    return /scrub found damaged data/.test(text) && /cut damaged data; refetching it from the leader/.test(text) ? true : undefined;
+  const logPath = cluster.nodes.get(follower)!.process!.logPath;
+  const logBefore = (await readFile(logPath, 'utf8')).length;
+  // Throttled this hard, the scrub would need over a minute: only the startup hold, which keeps
+  // the node fenced and scrubs at disk speed, finds the damage within the wait below.
+  cluster.nodes.get(follower)!.env = { TIDE_LOG_SCRUB_BYTES_PER_SECOND: '4096' };
+  try {
+    await startNode(cluster, follower);
+    // Nothing reads the follower's older segments: only the scrubber can find the damage.
+    await eventually('the scrubber finds the damage and the follower cuts and refetches', 40_000, async () => {
+      const text = (await readFile(logPath, 'utf8')).slice(logBefore);
+      return /scrub found damaged data/.test(text) && /cut damaged data; refetching it from the leader/.test(text) ? true : undefined;
+    });
+  } finally {
+    delete cluster.nodes.get(follower)!.env;
+  }
+  const restartLog = await eventually('the follower is unfenced', 40_000, async () => {
+    const text = (await readFile(logPath, 'utf8')).slice(logBefore);
+    return /broker unfenced/.test(text) ? text : undefined;
   });
+  assert.match(restartLog, /staying fenced while the first scrub/);
+  assert.ok(restartLog.indexOf('scrub found damaged data') < restartLog.indexOf('broker unfenced'), 'the damage was found while the node was still fenced (it could not have been elected)');
   const more = await produce(topic, 'b', 50);
   const leader = (await partitionOn(cluster, start.leader, topic)).leader;
   assert.notEqual(leader, follower, 'the damaged follower did not take leadership');
