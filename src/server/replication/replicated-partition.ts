@@ -205,7 +205,7 @@ export class ReplicatedPartition {
       throw error;
     }
     if (appended.duplicate || acks === 0) this.waiting.delete(requestId);
-    if (appended.duplicate) return { errorCode: await this.waitForHighWatermark(appended.lastOffset + 1, timeoutMs), appended };
+    if (appended.duplicate) return { errorCode: await this.waitForHighWatermark(appended.lastOffset + 1, timeoutMs, leader.leaderEpoch), appended };
     const errorCode = acks === 0 ? ErrorCode.NONE : await answered;
     return { errorCode, appended };
   }
@@ -415,12 +415,19 @@ export class ReplicatedPartition {
     return next;
   }
 
-  /** A duplicate's original must be committed before it is acknowledged again. */
-  private async waitForHighWatermark(requiredOffset: number, timeoutMs: number): Promise<number> {
+  /**
+   * A duplicate's original must be committed before it is acknowledged again, and by this leader
+   * in `leaderEpoch`, which holds the original: once the leadership moved, this node may have cut
+   * the original away as a follower while its HW (now the new leader's) passed those offsets — a
+   * 30-minute fault run found such a retry acknowledged at offsets that held other records.
+   */
+  private async waitForHighWatermark(requiredOffset: number, timeoutMs: number, leaderEpoch: number): Promise<number> {
     const deadline = Date.now() + Math.min(timeoutMs, duplicateWaitMsMax);
     // Bounded by the deadline: every round waits for new data or the remaining time.
-    while (this.partition.highWatermark < requiredOffset) {
-      if (!this.replica.leader) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    for (;;) {
+      const leader = this.replica.leader;
+      if (!leader || leader.leaderEpoch !== leaderEpoch) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      if (this.partition.highWatermark >= requiredOffset) return ErrorCode.NONE;
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) return ErrorCode.REQUEST_TIMED_OUT;
       await new Promise<void>((resolve) => {
@@ -428,6 +435,5 @@ export class ReplicatedPartition {
         const cancel = this.partition.onNewData(() => { clearTimeout(timer); resolve(); });
       });
     }
-    return ErrorCode.NONE;
   }
 }

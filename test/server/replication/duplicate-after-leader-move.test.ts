@@ -1,0 +1,85 @@
+// Proves a producer's retry answered as a duplicate is acknowledged only while this node still
+// leads in the epoch that holds the original. A 30-minute fault run (seed 20261210) found the
+// retry of a batch, waiting on an isolated old leader for its original to commit, acknowledged
+// after the leadership moved: the node had become a follower, cut the original away, fetched other
+// records at those offsets from the new leader, and its high watermark (now the new leader's)
+// passed them — the producer was told "stored at 24122" for offsets that held other records.
+import { mock, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildRecordBatchSync } from '../../../src/protocol/records.ts';
+import { ErrorCode } from '../../../src/protocol/error-codes.ts';
+import { PartitionLog } from '../../../src/storage/partition-log.ts';
+import { silentLogger } from '../../../src/util/log.ts';
+import { Partition } from '../../../src/server/partition.ts';
+import { PartitionProducers } from '../../../src/server/partition-producers.ts';
+import { ReplicatedPartition, type ReplicatedPartitionHost } from '../../../src/server/replication/replicated-partition.ts';
+import { testConfig, withTempDir } from '../../storage/helpers.ts';
+
+const PARTITION_LEADER_EPOCH_POSITION = 12;
+
+function producerBatch(producerId: number, value: string): Buffer {
+  return buildRecordBatchSync({ producerId, producerEpoch: 0, baseSequence: 0, timestamp: 1_700_000_000_000, records: [{ value }] });
+}
+
+/** A batch as a leader of `leaderEpoch` stores and serves it (offset 0). */
+function servedBatch(producerId: number, value: string, leaderEpoch: number): Buffer {
+  const bytes = Buffer.from(producerBatch(producerId, value));
+  bytes.writeInt32BE(leaderEpoch, PARTITION_LEADER_EPOCH_POSITION); // outside the CRC-covered part
+  return bytes;
+}
+
+async function waitUntil(condition: () => boolean, what: string): Promise<void> {
+  // Bounded: 500 rounds of 10 ms.
+  for (let round = 0; round < 500; round++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test('a duplicate retry waiting on a leader that loses its leadership is not acknowledged, even once its HW passes the offsets', async () => {
+  await withTempDir(async (dir) => {
+    const log = await PartitionLog.open(dir, testConfig({ flush: 'sync' }), { logger: silentLogger });
+    const producers = await PartitionProducers.load(log, silentLogger);
+    const partition = new Partition('topic', 'id', 0, log, 1, log.currentConfig, 2, producers);
+    const host: ReplicatedPartitionHost = { nowMs: () => Date.now(), sendAlterPartition: () => {}, wakeFetcher: () => {}, reportLostData: () => {} };
+    const replica = new ReplicatedPartition(partition, 1, { replicaLagTimeMaxMs: 60_000, minInsyncReplicas: 2, flushSync: true }, host, silentLogger);
+    try {
+      replica.onMetadata({ leader: 1, leaderEpoch: 1, partitionEpoch: 1, replicas: [1, 2], isr: [1, 2] });
+      // The original: written here, never fetched by follower 2 (isolated), so never committed.
+      const original = replica.produce(producerBatch(7, 'mine'), -1, 10_000);
+      await waitUntil(() => log.flushedOffset === 1, 'the original to be written here');
+      // The producer's retry of it: a duplicate, waiting for the original to commit. Its wait wakes
+      // on new data or on a 100 ms timer; the timer is held still here, so the only wake-up is the
+      // HW move below (in the fault run the move and the refetch fell between two timer rounds).
+      mock.timers.enable({ apis: ['setTimeout'] });
+      const retry = replica.produce(producerBatch(7, 'mine'), -1, 10_000);
+      await new Promise((resolve) => setImmediate(resolve));
+
+      // Leadership moves to node 2, which never had the original and stored another batch at offset 0.
+      partition.leaderEpoch = 2;
+      replica.onMetadata({ leader: 2, leaderEpoch: 2, partitionEpoch: 2, replicas: [1, 2], isr: [2, 1] });
+      let request = replica.nextFollowerRequest();
+      if (request?.kind === 'offset-for-leader-epoch') {
+        await replica.onEpochAnswer(request, { errorCode: 0, epoch: 1, endOffset: 0 });
+        request = replica.nextFollowerRequest();
+      }
+      assert.equal(request?.kind, 'fetch');
+      if (request?.kind !== 'fetch') return;
+      assert.equal(log.logEndOffset, 0, 'the original was cut away');
+      await replica.onFetchAnswer(request, {
+        errorCode: 0, highWatermark: 1, logStartOffset: 0, logEndOffset: 1, readFromOffset: 0, readToOffset: 1,
+      }, servedBatch(9, 'theirs', 2));
+      assert.equal(partition.highWatermark, 1, 'the follower HW passed the original\'s offsets');
+
+      mock.timers.reset();
+      assert.equal((await original).errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      const answer = await retry;
+      assert.equal(answer.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'the retry is not acknowledged: offset 0 holds another producer\'s record');
+    } finally {
+      mock.timers.reset();
+      replica.close();
+      await partition.close();
+    }
+  });
+});
