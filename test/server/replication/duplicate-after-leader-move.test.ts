@@ -14,6 +14,7 @@ import { Partition } from '../../../src/server/partition.ts';
 import { PartitionProducers } from '../../../src/server/partition-producers.ts';
 import { ReplicatedPartition, type ReplicatedPartitionHost } from '../../../src/server/replication/replicated-partition.ts';
 import { testConfig, withTempDir } from '../../storage/helpers.ts';
+import { waitUntil, firstFollowerFetch } from './replica-test-helpers.ts';
 
 const PARTITION_LEADER_EPOCH_POSITION = 12;
 
@@ -26,15 +27,6 @@ function servedBatch(producerId: number, value: string, leaderEpoch: number): Bu
   const bytes = Buffer.from(producerBatch(producerId, value));
   bytes.writeInt32BE(leaderEpoch, PARTITION_LEADER_EPOCH_POSITION); // outside the CRC-covered part
   return bytes;
-}
-
-async function waitUntil(condition: () => boolean, what: string): Promise<void> {
-  // Bounded: 500 rounds of 10 ms.
-  for (let round = 0; round < 500; round++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 test('a duplicate retry waiting on a leader that loses its leadership is not acknowledged, even once its HW passes the offsets', async () => {
@@ -59,13 +51,7 @@ test('a duplicate retry waiting on a leader that loses its leadership is not ack
       // Leadership moves to node 2, which never had the original and stored another batch at offset 0.
       partition.leaderEpoch = 2;
       replica.onMetadata({ leader: 2, leaderEpoch: 2, partitionEpoch: 2, replicas: [1, 2], isr: [2, 1] });
-      let request = replica.nextFollowerRequest();
-      if (request?.kind === 'offset-for-leader-epoch') {
-        await replica.onEpochAnswer(request, { errorCode: 0, epoch: 1, endOffset: 0 });
-        request = replica.nextFollowerRequest();
-      }
-      assert.equal(request?.kind, 'fetch');
-      if (request?.kind !== 'fetch') return;
+      const request = await firstFollowerFetch(replica, 1, 0);
       assert.equal(log.logEndOffset, 0, 'the original was cut away');
       await replica.onFetchAnswer(request, {
         errorCode: 0, highWatermark: 1, logStartOffset: 0, logEndOffset: 1, readFromOffset: 0, readToOffset: 1,

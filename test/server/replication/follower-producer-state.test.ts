@@ -12,6 +12,7 @@ import { Partition } from '../../../src/server/partition.ts';
 import { PartitionProducers } from '../../../src/server/partition-producers.ts';
 import { ReplicatedPartition, type ReplicatedPartitionHost } from '../../../src/server/replication/replicated-partition.ts';
 import { testConfig, withTempDir } from '../../storage/helpers.ts';
+import { firstFollowerFetch } from './replica-test-helpers.ts';
 
 const PARTITION_LEADER_EPOCH_POSITION = 12;
 
@@ -50,13 +51,7 @@ test('a retry reaching a new leader while it still fsyncs the replicated origina
     const replica = new ReplicatedPartition(partition, 1, { replicaLagTimeMaxMs: 10_000, minInsyncReplicas: 1, flushSync: true }, host, silentLogger);
     try {
       replica.onMetadata({ leader: 2, leaderEpoch: 1, partitionEpoch: 1, replicas: [2, 1], isr: [2, 1] });
-      let request = replica.nextFollowerRequest();
-      if (request?.kind === 'offset-for-leader-epoch') {
-        await replica.onEpochAnswer(request, { errorCode: 0, epoch: 1, endOffset: 0 });
-        request = replica.nextFollowerRequest();
-      }
-      assert.equal(request?.kind, 'fetch');
-      if (request?.kind !== 'fetch') return;
+      const request = await firstFollowerFetch(replica, 1, 0);
       const applying = replica.onFetchAnswer(request, {
         errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: -1, readFromOffset: 0, readToOffset: 0,
       }, replicatedBatch(1));

@@ -11,15 +11,7 @@ import { Partition } from '../../../src/server/partition.ts';
 import { PartitionProducers } from '../../../src/server/partition-producers.ts';
 import { ReplicatedPartition, type ReplicatedPartitionHost } from '../../../src/server/replication/replicated-partition.ts';
 import { testConfig, withTempDir } from '../../storage/helpers.ts';
-
-async function waitUntil(condition: () => boolean, what: string): Promise<void> {
-  // Bounded: 500 rounds of 10 ms.
-  for (let round = 0; round < 500; round++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { waitUntil } from './replica-test-helpers.ts';
 
 test('a follower\'s parked fetch wakes when bytes become readable and when leadership moves, not on fsyncs or high-watermark moves', async () => {
   await withTempDir(async (dir) => {
