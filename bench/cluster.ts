@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createBenchTopic, startBenchCluster, stopBenchCluster, type BenchCluster, type BenchTopicLayout } from './cluster-nodes.ts';
 import { measureBufferedWrite } from './disk.ts';
+import { measureSyncedAppends, syncedAppendsDurationMs, type SyncedAppendsResult } from './synced-appends.ts';
 import { DURABLE_APPEND_RECORD_BYTES, durableAppendDurationMs, measureDurableAppend, type DurableAppendResult } from './durable-append.ts';
 import { runOpenLoop, type OpenLoopResult } from './open-loop-producer.ts';
 import { buildBatchPool, runProducer, type ProduceResult, type ProducerRoute } from './pipelined-producer.ts';
@@ -76,6 +77,14 @@ export interface ClusterBounds {
   /** Record batch bytes per record in (a)'s batches: the value, its framing and a share of the batch header. */
   wireBytesPerRecord?: number;
   batchedMsgsPerSecCeiling?: number;
+  /**
+   * With batched: bench/synced-appends.ts, one file per replica log appending chunks of
+   * SYNCED_APPEND_CHUNK_BYTES, each followed by its fdatasync, all at once: what this disk gives
+   * flush=sync's write pattern, and (a)'s rate at that many bytes per second. Not a hard ceiling
+   * (fewer, larger fdatasyncs move more) but the one (a)'s nodes meet.
+   */
+  syncedAppends?: SyncedAppendsResult;
+  batchedMsgsPerSecAtSyncedAppends?: number;
   /** With latency: bench/durable-append.ts at (c)'s rate into one file, from due time to durable. */
   latencyRatePerSec?: number;
   fsyncLatencyFloorMs?: { p50: number; p99: number; p999: number; max: number };
@@ -97,6 +106,10 @@ const TOPIC = 'bench-replicated';
 const MIN_INSYNC_REPLICAS = 2;
 const SYNC_TIMEOUT_MS = 120_000;
 const DISCARD_SETTLE_MS = 5_000;
+/** What a follower wrote and fdatasynced per fetch in (a) (p50 509 KiB, measured in the fetcher). */
+const SYNCED_APPEND_CHUNK_BYTES = 512 * 1024;
+/** libuv's default thread pool, per node. */
+const NODE_THREAD_POOL = 4;
 const execFileAsync = promisify(execFile);
 
 export async function runClusterSuite(settings: ClusterSettings): Promise<ClusterReport> {
@@ -176,9 +189,19 @@ async function measureBounds(settings: ClusterSettings, targets: ClusterReport['
     parts.push(`durable append at ${settings.latencyRatePerSec}/s p50 ${p50} ms p99 ${p99} ms p99.9 ${p999} ms (target (c) p99 ${targets.latencyP99Ms} ms), ${probe.fdatasyncs} fdatasyncs`);
   }
   if (settings.scenarios.includes('batched')) {
-    const dd = await measureBufferedWrite(directory, settings.quick ? 256 : 1024);
     const pool = buildBatchPool(settings.recordBytes, settings.batchBytes, 1);
     const wireBytesPerRecord = pool.batches[0]!.length / pool.recordsPerBatch;
+    const synced = await measureSyncedAppends(directory, {
+      files: settings.nodes * settings.partitions, chunkBytes: SYNCED_APPEND_CHUNK_BYTES, durationMs: syncedAppendsDurationMs(settings.quick), threads: settings.nodes * NODE_THREAD_POOL,
+    });
+    const atSynced = Math.round((synced.mbPerSec * 1_000_000) / (settings.nodes * wireBytesPerRecord));
+    bounds.syncedAppends = synced;
+    bounds.batchedMsgsPerSecAtSyncedAppends = atSynced;
+    parts.push(`${synced.files} files appending ${synced.chunkBytes / 1024} KiB + fdatasync: ${synced.mbPerSec} MB/s (append p50 ${synced.appendMs.p50} ms) -> (a) at that rate ${atSynced} msgs/s`);
+    // The discard of the probe's deleted files would otherwise slow dd.
+    await execFileAsync('sync', [], { timeout: SYNC_TIMEOUT_MS });
+    await new Promise((resolve) => setTimeout(resolve, DISCARD_SETTLE_MS));
+    const dd = await measureBufferedWrite(directory, settings.quick ? 256 : 1024);
     // Every replica writes every batch to the same disk, so at best
     //   msgs/s = disk bytes/s / (replicationFactor x wireBytesPerRecord),
     // wireBytesPerRecord = 64 KiB batch bytes / records in it ~= 1024 + ~10 framing + ~1 of header.
