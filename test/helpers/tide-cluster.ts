@@ -1,7 +1,12 @@
 // Starts N real `tide start` processes on loopback as one cluster (every node a voter unless told
 // otherwise), each with its own data dir and internal (controller) port; stops, kills and restarts
-// single nodes by pid. Internal ports are found by binding port 0 first, then released and handed
-// to the nodes (a small race with other processes, acceptable on a test machine).
+// single nodes by pid. A node keeps its internal (controller) and Kafka ports across restarts, so
+// these are picked below the kernel's ephemeral port range (freePorts): an ephemeral port can be
+// taken meanwhile as the local port of some outgoing connection (a client's, the fault proxy's),
+// and the restarted node then fails with EADDRINUSE — a 30-minute fault run once stopped on that.
+// Each port is checked by binding it, then released and handed to a node (a small race with other
+// processes, acceptable on a test machine).
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { makeTempDir, removeDir, startTide, stopTide, type TideProcess } from './tide-process.ts';
 
@@ -22,15 +27,39 @@ export interface TideCluster {
   baseDir: string;
 }
 
+/** Lowest port picked; below it are well-known and registered services' usual ports. */
+const PICKED_PORT_MIN = 10_000;
+const PICK_ATTEMPTS = 1000;
+
+/** `count` distinct free loopback ports below the ephemeral range (see the top of this file). */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<import('node:net').Server>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  })));
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  const pickedPortMax = ephemeralPortRangeStart() - 1;
+  const ports: number[] = [];
+  // Bounded: each attempt tries one random port.
+  for (let attempt = 0; ports.length < count && attempt < PICK_ATTEMPTS; attempt++) {
+    const port = PICKED_PORT_MIN + Math.floor(Math.random() * (pickedPortMax - PICKED_PORT_MIN + 1));
+    if (!ports.includes(port) && (await canListen(port))) ports.push(port);
+  }
+  if (ports.length < count) throw new Error(`found only ${ports.length} of ${count} free ports in ${PICKED_PORT_MIN}-${pickedPortMax}`);
   return ports;
+}
+
+function ephemeralPortRangeStart(): number {
+  try {
+    const start = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(start) && start > PICKED_PORT_MIN + 1000) return start;
+  } catch {
+    // Not Linux: fall back to the IANA dynamic range's start.
+  }
+  return 49_152;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 export interface StartClusterOptions {
@@ -73,7 +102,8 @@ export async function startNode(cluster: TideCluster, nodeId: number): Promise<T
   const previousKafkaPort = node.process?.kafkaPort;
   const args = ['--node-id', String(nodeId), '--controllers', cluster.voters, ...cluster.extraArgs];
   if (node.voter) args.push('--controller-listen', `127.0.0.1:${node.controllerPort}`);
-  const started = await startTide({ dataDir: node.dataDir, kafkaPort: previousKafkaPort ?? 0, args, startTimeoutMs: 30_000, ...(node.env ? { env: node.env } : {}) });
+  const kafkaPort = previousKafkaPort ?? (await freePorts(1))[0]!;
+  const started = await startTide({ dataDir: node.dataDir, kafkaPort, args, startTimeoutMs: 30_000, ...(node.env ? { env: node.env } : {}) });
   node.process = started;
   return started;
 }
