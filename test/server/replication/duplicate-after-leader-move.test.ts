@@ -8,13 +8,8 @@ import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRecordBatchSync } from '../../../src/protocol/records.ts';
 import { ErrorCode } from '../../../src/protocol/error-codes.ts';
-import { PartitionLog } from '../../../src/storage/partition-log.ts';
-import { silentLogger } from '../../../src/util/log.ts';
-import { Partition } from '../../../src/server/partition.ts';
-import { PartitionProducers } from '../../../src/server/partition-producers.ts';
-import { ReplicatedPartition, type ReplicatedPartitionHost } from '../../../src/server/replication/replicated-partition.ts';
-import { testConfig, withTempDir } from '../../storage/helpers.ts';
-import { waitUntil, firstFollowerFetch } from './replica-test-helpers.ts';
+import { withTempDir } from '../../storage/helpers.ts';
+import { waitUntil, firstFollowerFetch, openReplicatedPartition } from './replica-test-helpers.ts';
 
 const PARTITION_LEADER_EPOCH_POSITION = 12;
 
@@ -31,11 +26,7 @@ function servedBatch(producerId: number, value: string, leaderEpoch: number): Bu
 
 test('a duplicate retry waiting on a leader that loses its leadership is not acknowledged, even once its HW passes the offsets', async () => {
   await withTempDir(async (dir) => {
-    const log = await PartitionLog.open(dir, testConfig({ flush: 'sync' }), { logger: silentLogger });
-    const producers = await PartitionProducers.load(log, silentLogger);
-    const partition = new Partition('topic', 'id', 0, log, 1, log.currentConfig, 2, producers);
-    const host: ReplicatedPartitionHost = { nowMs: () => Date.now(), sendAlterPartition: () => {}, wakeFetcher: () => {}, reportLostData: () => {} };
-    const replica = new ReplicatedPartition(partition, 1, { replicaLagTimeMaxMs: 60_000, minInsyncReplicas: 2, flushSync: true }, host, silentLogger);
+    const { log, partition, replica } = await openReplicatedPartition(dir, { replicas: 2, replicaLagTimeMaxMs: 60_000, minInsyncReplicas: 2 });
     try {
       replica.onMetadata({ leader: 1, leaderEpoch: 1, partitionEpoch: 1, replicas: [1, 2], isr: [1, 2] });
       // The original: written here, never fetched by follower 2 (isolated), so never committed.

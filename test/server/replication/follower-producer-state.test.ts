@@ -6,13 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRecordBatchSync } from '../../../src/protocol/records.ts';
-import { PartitionLog } from '../../../src/storage/partition-log.ts';
-import { silentLogger } from '../../../src/util/log.ts';
-import { Partition } from '../../../src/server/partition.ts';
-import { PartitionProducers } from '../../../src/server/partition-producers.ts';
-import { ReplicatedPartition, type ReplicatedPartitionHost } from '../../../src/server/replication/replicated-partition.ts';
-import { testConfig, withTempDir } from '../../storage/helpers.ts';
-import { firstFollowerFetch } from './replica-test-helpers.ts';
+import { withTempDir } from '../../storage/helpers.ts';
+import { firstFollowerFetch, openReplicatedPartition } from './replica-test-helpers.ts';
 
 const PARTITION_LEADER_EPOCH_POSITION = 12;
 
@@ -44,11 +39,7 @@ test('a retry reaching a new leader while it still fsyncs the replicated origina
     let openGate!: () => void;
     const gate = new Promise<void>((resolve) => { openGate = resolve; });
     const onFsync = (path: string): Promise<void> | undefined => (path.endsWith('.log') ? gate : undefined);
-    const log = await PartitionLog.open(dir, testConfig({ flush: 'sync' }), { logger: silentLogger, onFsync: onFsync as (path: string) => void });
-    const producers = await PartitionProducers.load(log, silentLogger);
-    const partition = new Partition('topic', 'id', 0, log, 1, log.currentConfig, 2, producers);
-    const host: ReplicatedPartitionHost = { nowMs: () => Date.now(), sendAlterPartition: () => {}, wakeFetcher: () => {}, reportLostData: () => {} };
-    const replica = new ReplicatedPartition(partition, 1, { replicaLagTimeMaxMs: 10_000, minInsyncReplicas: 1, flushSync: true }, host, silentLogger);
+    const { log, partition, replica } = await openReplicatedPartition(dir, { replicas: 2, replicaLagTimeMaxMs: 10_000, minInsyncReplicas: 1, onFsync });
     try {
       replica.onMetadata({ leader: 2, leaderEpoch: 1, partitionEpoch: 1, replicas: [2, 1], isr: [2, 1] });
       const request = await firstFollowerFetch(replica, 1, 0);

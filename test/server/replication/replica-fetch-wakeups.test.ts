@@ -5,21 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRecordBatchSync } from '../../../src/protocol/records.ts';
-import { PartitionLog } from '../../../src/storage/partition-log.ts';
-import { silentLogger } from '../../../src/util/log.ts';
-import { Partition } from '../../../src/server/partition.ts';
-import { PartitionProducers } from '../../../src/server/partition-producers.ts';
-import { ReplicatedPartition, type ReplicatedPartitionHost } from '../../../src/server/replication/replicated-partition.ts';
-import { testConfig, withTempDir } from '../../storage/helpers.ts';
-import { waitUntil } from './replica-test-helpers.ts';
+import { withTempDir } from '../../storage/helpers.ts';
+import { waitUntil, openReplicatedPartition } from './replica-test-helpers.ts';
 
 test('a follower\'s parked fetch wakes when bytes become readable and when leadership moves, not on fsyncs or high-watermark moves', async () => {
   await withTempDir(async (dir) => {
-    const log = await PartitionLog.open(dir, testConfig({ flush: 'sync' }), { logger: silentLogger });
-    const producers = await PartitionProducers.load(log, silentLogger);
-    const partition = new Partition('topic', 'id', 0, log, 1, log.currentConfig, 1, producers);
-    const host: ReplicatedPartitionHost = { nowMs: () => Date.now(), sendAlterPartition: () => {}, wakeFetcher: () => {}, reportLostData: () => {} };
-    const replica = new ReplicatedPartition(partition, 1, { replicaLagTimeMaxMs: 10_000, minInsyncReplicas: 1, flushSync: true }, host, silentLogger);
+    const { log, partition, replica } = await openReplicatedPartition(dir, { replicas: 1, replicaLagTimeMaxMs: 10_000, minInsyncReplicas: 1 });
     let replicaWakes = 0;
     let consumerWakes = 0;
     const parkFollower = () => partition.onNewReplicaData(() => replicaWakes++);
