@@ -4,6 +4,8 @@
 //   batched     (a) throughput with client batching: batches of --cluster-batch-bytes, pipelined
 //   perMessage  (b) throughput with one record per Produce request, --cluster-in-flight-total in flight
 //   latency     (c) send -> ack latency at a fixed --cluster-rate msgs/s, open loop, one record per request
+//   latencyFlushAsync  (c) again with flush=async: no fdatasync on the ack path, so the difference
+//               from (c) is what the disk adds and the rest is CPU, network and replication rounds
 // Each scenario gets a fresh cluster and stops at its deadline or byte budget. Before them,
 // `bounds` measures what this machine's disk allows for (a) and (c) without any broker, so the
 // results and the targets can be read against it.
@@ -19,7 +21,7 @@ import { runOpenLoop, type OpenLoopResult } from './open-loop-producer.ts';
 import { buildBatchPool, runProducer, type ProduceResult, type ProducerRoute } from './pipelined-producer.ts';
 import { round } from './stats.ts';
 
-export const clusterScenarioNames = ['batched', 'perMessage', 'latency'] as const;
+export const clusterScenarioNames = ['batched', 'perMessage', 'latency', 'latencyFlushAsync'] as const;
 export type ClusterScenarioName = typeof clusterScenarioNames[number];
 
 export interface ClusterSettings {
@@ -93,12 +95,16 @@ export interface ClusterBounds {
   targetsWithinBounds: { batchedMsgsPerSec: boolean | null; latencyP99Ms: boolean | null };
 }
 
+type LatencyReport = OpenLoopResult & CpuPerMessage & { connectionsPerLeader: number; durationMs: number; flush: 'sync' | 'async' };
+
 export interface ClusterReport {
   config: ClusterConfigReport;
   bounds?: ClusterBounds;
   batched?: ProduceResult & CpuPerMessage & { connectionsPerLeader: number; inFlightPerConnection: number };
   perMessage?: ProduceResult & CpuPerMessage & { connectionsPerLeader: number; inFlightTotal: number };
-  latency?: OpenLoopResult & CpuPerMessage & { connectionsPerLeader: number; durationMs: number };
+  latency?: LatencyReport;
+  /** (c) with flush=async on every node and the topic; everything else as in `latency`. */
+  latencyFlushAsync?: LatencyReport;
   targets: { batchedMsgsPerSec: number; perMessageMsgsPerSec: number; latencyP99Ms: number };
 }
 
@@ -130,7 +136,8 @@ export async function runClusterSuite(settings: ClusterSettings): Promise<Cluste
       await execFileAsync('sync', [], { timeout: SYNC_TIMEOUT_MS });
       await new Promise((resolve) => setTimeout(resolve, DISCARD_SETTLE_MS));
     }
-    await withCluster(settings, async (cluster, layout) => {
+    const flush = name === 'latencyFlushAsync' ? 'async' : 'sync';
+    await withCluster(settings, flush, async (cluster, layout) => {
       report.config.leaders = layout.leaders;
       const routes = routesOf(cluster, layout);
       const nodePid = cluster.nodes.map((node) => node.process.pid);
@@ -156,14 +163,17 @@ export async function runClusterSuite(settings: ClusterSettings): Promise<Cluste
         report.perMessage = { ...produce, ...cpuPerMessage(produce.cpu.nodePercent, produce.msgsPerSec), connectionsPerLeader: settings.perMessageConnectionsPerLeader, inFlightTotal: settings.perMessageInFlightTotal };
         return produce.errors > 0;
       }
-      settings.progress(`cluster (c) latency at ${settings.latencyRatePerSec} msgs/s for ${settings.latencyDurationMs} ms, open loop`);
+      const label = flush === 'sync' ? '(c)' : '(c) flush=async';
+      settings.progress(`cluster ${label} latency at ${settings.latencyRatePerSec} msgs/s for ${settings.latencyDurationMs} ms, open loop`);
       const latency = await runOpenLoop({
         routes, topic: TOPIC, connectionsPerRoute: settings.latencyConnectionsPerLeader, recordBytes: settings.recordBytes, ratePerSec: settings.latencyRatePerSec,
         durationMs: settings.latencyDurationMs, warmupMs: settings.warmupMs, acks: -1, nodePid,
       });
       const l = latency.latencyMs;
-      settings.progress(`cluster (c) latency: p50 ${l.p50} ms p99 ${l.p99} ms p99.9 ${l.p999} ms max ${l.max} ms (service p99 ${latency.serviceLatencyMs.p99} ms), ${latency.achievedMsgsPerSec} msgs/s, cpu nodes ${latency.cpu.nodesPercent?.join('/')} % (${cpuPerMessage(latency.cpu.nodePercent, latency.achievedMsgsPerSec).nodesCpuUsPerMessage} us/msg)${errorText(latency.firstError)}`);
-      report.latency = { ...latency, ...cpuPerMessage(latency.cpu.nodePercent, latency.achievedMsgsPerSec), connectionsPerLeader: settings.latencyConnectionsPerLeader, durationMs: settings.latencyDurationMs };
+      settings.progress(`cluster ${label} latency: p50 ${l.p50} ms p99 ${l.p99} ms p99.9 ${l.p999} ms max ${l.max} ms (service p99 ${latency.serviceLatencyMs.p99} ms), ${latency.achievedMsgsPerSec} msgs/s, cpu nodes ${latency.cpu.nodesPercent?.join('/')} % (${cpuPerMessage(latency.cpu.nodePercent, latency.achievedMsgsPerSec).nodesCpuUsPerMessage} us/msg)${errorText(latency.firstError)}`);
+      const result: LatencyReport = { ...latency, ...cpuPerMessage(latency.cpu.nodePercent, latency.achievedMsgsPerSec), connectionsPerLeader: settings.latencyConnectionsPerLeader, durationMs: settings.latencyDurationMs, flush };
+      if (flush === 'sync') report.latency = result;
+      else report.latencyFlushAsync = result;
       return latency.errors > 0;
     });
   }
@@ -238,19 +248,19 @@ function routesOf(cluster: BenchCluster, layout: BenchTopicLayout): ProducerRout
 }
 
 /** `body` returns true when it saw errors: the nodes' logs are then kept. */
-async function withCluster(settings: ClusterSettings, body: (cluster: BenchCluster, layout: BenchTopicLayout) => Promise<boolean>): Promise<void> {
+async function withCluster(settings: ClusterSettings, flush: 'sync' | 'async', body: (cluster: BenchCluster, layout: BenchTopicLayout) => Promise<boolean>): Promise<void> {
   const env: Record<string, string> = {};
   if (settings.profileDir) {
     env['NODE_OPTIONS'] = `--import tsx --import ${join(import.meta.dirname, 'cpu-profile-hook.ts')}`;
     env['BENCH_CPU_PROFILE_DIR'] = settings.profileDir;
   }
   const cluster = await startBenchCluster(settings.nodes, [
-    '--log.flush', 'sync', '--min.insync.replicas', String(MIN_INSYNC_REPLICAS), '--default.replication.factor', String(settings.nodes),
+    '--log.flush', flush, '--min.insync.replicas', String(MIN_INSYNC_REPLICAS), '--default.replication.factor', String(settings.nodes),
     '--offsets.topic.num.partitions', '1',
   ], env);
   let keepLogs = true;
   try {
-    const layout = await createBenchTopic(cluster, TOPIC, settings.partitions, { 'min.insync.replicas': String(MIN_INSYNC_REPLICAS), flush: 'sync' });
+    const layout = await createBenchTopic(cluster, TOPIC, settings.partitions, { 'min.insync.replicas': String(MIN_INSYNC_REPLICAS), flush });
     keepLogs = await body(cluster, layout);
   } finally {
     const codes = await stopBenchCluster(cluster, keepLogs);

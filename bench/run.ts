@@ -8,7 +8,7 @@
 //   npm run bench -- --quick            short runs
 //   npm run bench -- --only disk        one suite: disk, single, sweep, cluster (comma list)
 //   npm run -s bench -- --only cluster  3 nodes, RF=3, acks=all, min ISR 2, flush=sync (bench/cluster.ts)
-//   npm run -s bench -- --only cluster --cluster-scenarios latency   one of batched, perMessage, latency
+//   npm run -s bench -- --only cluster --cluster-scenarios latency   one of batched, perMessage, latency, latencyFlushAsync
 //   npm run -s bench -- --only failover  SIGKILL/SIGTERM failover times on 3 nodes (bench/failover.ts;
 //                                       --failover-trials N, --failover-cases sigkill,sigterm,sigkillController)
 //   npm run bench -- --only single --record-bytes 1024 --acks 1 --flush async --in-flight 64
