@@ -95,7 +95,9 @@ export interface ClusterBounds {
   targetsWithinBounds: { batchedMsgsPerSec: boolean | null; latencyP99Ms: boolean | null };
 }
 
-type LatencyReport = OpenLoopResult & CpuPerMessage & { connectionsPerLeader: number; durationMs: number; flush: 'sync' | 'async' };
+type Flush = 'sync' | 'async';
+
+type LatencyReport = OpenLoopResult & CpuPerMessage & { connectionsPerLeader: number; durationMs: number; flush: Flush };
 
 export interface ClusterReport {
   config: ClusterConfigReport;
@@ -136,7 +138,7 @@ export async function runClusterSuite(settings: ClusterSettings): Promise<Cluste
       await execFileAsync('sync', [], { timeout: SYNC_TIMEOUT_MS });
       await new Promise((resolve) => setTimeout(resolve, DISCARD_SETTLE_MS));
     }
-    const flush = name === 'latencyFlushAsync' ? 'async' : 'sync';
+    const flush: Flush = name === 'latencyFlushAsync' ? 'async' : 'sync';
     await withCluster(settings, flush, async (cluster, layout) => {
       report.config.leaders = layout.leaders;
       const routes = routesOf(cluster, layout);
@@ -248,7 +250,7 @@ function routesOf(cluster: BenchCluster, layout: BenchTopicLayout): ProducerRout
 }
 
 /** `body` returns true when it saw errors: the nodes' logs are then kept. */
-async function withCluster(settings: ClusterSettings, flush: 'sync' | 'async', body: (cluster: BenchCluster, layout: BenchTopicLayout) => Promise<boolean>): Promise<void> {
+async function withCluster(settings: ClusterSettings, flush: Flush, body: (cluster: BenchCluster, layout: BenchTopicLayout) => Promise<boolean>): Promise<void> {
   const env: Record<string, string> = {};
   if (settings.profileDir) {
     env['NODE_OPTIONS'] = `--import tsx --import ${join(import.meta.dirname, 'cpu-profile-hook.ts')}`;

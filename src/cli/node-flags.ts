@@ -16,5 +16,6 @@
 // second, ~100 per 15 s, costing 11 ms each on the event loop plus concurrent marking on the other
 // core. With this floor under the limit it ran 9. Same benchmark, batched, old and new flags taking
 // turns: 50.6k/49.2k -> 70.9k/71.5k msgs/s, node CPU per message 32-33 -> 19 us; one record per
-// request and the 2,000 msgs/s latency run did not move. The cost is memory: the heap may grow to ~128 MB before a full collection.
+// request and the 2,000 msgs/s latency run did not move. The cost is memory: the heap may grow to
+// ~128 MB before a full collection.
 export const TIDE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32', '--initial-old-space-size=128'];
