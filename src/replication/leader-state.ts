@@ -220,7 +220,18 @@ export class LeaderState {
     const actions: LeaderAction[] = [];
     if (this.resigned || state.leaderEpoch !== this.leaderEpoch || state.leader !== this.localId) return actions;
     if (comparePartitionState(state, this.state) !== 'newer') return actions;
+    const before = this.state.isr;
     this.state = state;
+    const expanded = state.isr.filter((replicaId) => !before.includes(replicaId));
+    const shrunk = before.filter((replicaId) => !state.isr.includes(replicaId));
+    if (expanded.length > 0 || shrunk.length > 0) actions.push({ kind: 'isr-changed', isr: state.isr, expanded, shrunk });
+    for (const replicaId of expanded) {
+      // A member joins having reached the HW at its last fetch: it gets a full lag period from
+      // there, as ISR members do at election. Judged against the log end at once, a follower that
+      // keeps pace but trails the unacknowledged tail would flap in and out on every round.
+      const progress = this.followers.get(replicaId);
+      if (progress !== undefined) progress.lastCaughtUpTimeMs = Math.max(progress.lastCaughtUpTimeMs, progress.lastFetchTimeMs);
+    }
     // Requests based on an older partition epoch are either in this state or can never apply.
     if (this.pendingIsr !== undefined && this.pendingIsr.partitionEpoch < state.partitionEpoch) this.pendingIsr = undefined;
     this.uncertainMembers = [];

@@ -53,7 +53,9 @@ export type LeaderAction =
   /** Send to the controller; feed the answer to onAlterPartitionResult. Resend the same request if no answer comes. */
   | { readonly kind: 'alter-partition'; readonly request: AlterPartitionRequest }
   /** The HW moved: checkpoint it (lazily) and wake consumer fetches waiting for data. */
-  | { readonly kind: 'high-watermark'; readonly highWatermark: number };
+  | { readonly kind: 'high-watermark'; readonly highWatermark: number }
+  /** The committed ISR changed (for metrics): who joined, who left. */
+  | { readonly kind: 'isr-changed'; readonly isr: readonly number[]; readonly expanded: readonly number[]; readonly shrunk: readonly number[] };
 
 export interface ReplicaFetchRequest {
   readonly replicaId: number;

@@ -22,7 +22,7 @@ import { createTopic, partitionOn, stopTestCluster, waitFor } from '../helpers/c
 import { RawClient } from '../helpers/raw-client.ts';
 import { readPartition } from '../helpers/read-all.ts';
 import { readLog } from '../helpers/tide-process.ts';
-import { addObserver, bootstrapOf, eventually, killNode, liveNodes, startCluster, startNode, type TideCluster } from '../helpers/tide-cluster.ts';
+import { addObserver, bootstrapOf, eventually, killNode, liveNodes, metricSum, startCluster, startNode, type TideCluster } from '../helpers/tide-cluster.ts';
 
 async function electLeaders(cluster: TideCluster, viaNode: number, electionType: number, topicPartitions: ElectLeadersRequestTopicPartitions[] | null) {
   const client = await RawClient.connect(cluster.nodes.get(viaNode)!.process!.kafkaPort);
@@ -33,16 +33,6 @@ async function electLeaders(cluster: TideCluster, viaNode: number, electionType:
   } finally {
     client.close();
   }
-}
-
-async function metricSum(cluster: TideCluster, name: string): Promise<number> {
-  let sum = 0;
-  for (const node of liveNodes(cluster)) {
-    const text = await (await fetch(`http://127.0.0.1:${node.process!.httpPort}/metrics`)).text();
-    const line = text.split('\n').find((row) => row.startsWith(`${name}{`) || row.startsWith(`${name} `));
-    sum += line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
 }
 
 describe('preferred leader balancing', () => {

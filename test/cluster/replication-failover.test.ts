@@ -5,7 +5,8 @@
 // is there exactly once and in order, and every replica's log end matches (the killed node
 // rejoins the ISR after restarting); a follower stopped with SIGSTOP leaves the ISR after
 // replica.lag.time.max.ms and rejoins after SIGCONT; with two of a partition's three replicas down
-// acks=all is refused with NOT_ENOUGH_REPLICAS. Prints the failover time it observes.
+// acks=all is refused with NOT_ENOUGH_REPLICAS. The leaders count what they do in /metrics (leaderships
+// taken, ISR shrinks and expansions). Prints the failover time it observes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -16,7 +17,7 @@ import { buildRecordBatchSync } from '../../src/protocol/records.ts';
 import { createTopic, partitionOn, stopTestCluster, waitForIsr } from '../helpers/cluster-topics.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { readPartition } from '../helpers/read-all.ts';
-import { addObserver, bootstrapOf, eventually, killNode, startCluster, startNode, type TideCluster } from '../helpers/tide-cluster.ts';
+import { addObserver, bootstrapOf, eventually, killNode, nodeMetric, startCluster, startNode, type TideCluster } from '../helpers/tide-cluster.ts';
 
 const lagTimeMaxMs = 3000;
 let cluster: TideCluster;
@@ -111,6 +112,8 @@ test('SIGKILL of the leader: production continues, nothing acknowledged is lost 
     if (acked.length >= 100) return true;
     throw new Error(`${acked.length} acknowledged; last send error: ${lastSendError}`);
   }, 50);
+  const electionsBefore = new Map<number, number>();
+  for (const id of [1, 2, 3]) electionsBefore.set(id, await nodeMetric(cluster, id, 'tide_leader_elections_total'));
   killedAtMs = Date.now();
   await killNode(cluster, oldLeader);
   leaderGone = true;
@@ -125,6 +128,7 @@ test('SIGKILL of the leader: production continues, nothing acknowledged is lost 
   const live = [1, 2, 3].filter((id) => id !== oldLeader);
   const after = await waitForIsr(cluster, 'failover', 2, live[0]!, 30_000);
   assert.notEqual(after.leader, oldLeader);
+  assert.ok(await nodeMetric(cluster, after.leader, 'tide_leader_elections_total') > electionsBefore.get(after.leader)!, 'the new leader counts the leadership it took');
   const { records } = await readPartition(cluster.nodes.get(after.leader)!.process!.kafkaPort, 'failover', 0);
   const values = records.map((record) => record.value?.toString() ?? '');
   assert.equal(new Set(values).size, values.length, 'no value stored twice (idempotent producer)');
@@ -156,6 +160,8 @@ test('a follower stopped with SIGSTOP leaves the ISR and rejoins after SIGCONT',
   const pid = cluster.nodes.get(follower)!.process!.pid;
   const producer = producerFor([leaderNode]);
   await producer.connect();
+  const shrinksBefore = await nodeMetric(cluster, leaderNode, 'tide_isr_shrinks_total');
+  const expandsBefore = await nodeMetric(cluster, leaderNode, 'tide_isr_expands_total');
   try {
     process.kill(pid, 'SIGSTOP');
     try {
@@ -175,6 +181,9 @@ test('a follower stopped with SIGSTOP leaves the ISR and rejoins after SIGCONT',
     return views.every((view) => view.logEndOffset === 2) ? views.map((view) => view.logEndOffset) : undefined;
   });
   assert.deepEqual(ends, [2, 2, 2]);
+  // Node-wide counters: the paused node may also follow other partitions this node leads.
+  assert.ok(await nodeMetric(cluster, leaderNode, 'tide_isr_shrinks_total') > shrinksBefore, 'the leader counted the shrink');
+  assert.ok(await nodeMetric(cluster, leaderNode, 'tide_isr_expands_total') > expandsBefore, 'and the expansion');
 });
 
 test('with two of three replicas down acks=all gets NOT_ENOUGH_REPLICAS', async () => {

@@ -127,6 +127,20 @@ export function liveNodes(cluster: TideCluster): ClusterNode[] {
   return [...cluster.nodes.values()].filter((node) => node.process && node.process.child.exitCode === null && node.process.child.signalCode === null);
 }
 
+/** One node's value of an unlabelled-by-topic counter or gauge from its /metrics (0 when absent). */
+export async function nodeMetric(cluster: TideCluster, nodeId: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${cluster.nodes.get(nodeId)!.process!.httpPort}/metrics`)).text();
+  const line = text.split('\n').find((row) => row.startsWith(`${name}{`) || row.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/** The sum of nodeMetric over the running nodes. */
+export async function metricSum(cluster: TideCluster, name: string): Promise<number> {
+  let sum = 0;
+  for (const node of liveNodes(cluster)) sum += await nodeMetric(cluster, node.nodeId, name);
+  return sum;
+}
+
 export async function stopCluster(cluster: TideCluster, keepData = false): Promise<void> {
   // A node a test paused with SIGSTOP must run again to handle SIGTERM.
   for (const node of liveNodes(cluster)) node.process!.child.kill('SIGCONT');

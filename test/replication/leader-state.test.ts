@@ -4,7 +4,8 @@
 // the ISR shrank meanwhile), timed out at its deadline and failed on resignation; followers leave
 // the ISR after replica.lag.time.max.ms and rejoin once at the HW and this epoch's start; a refused
 // expansion still holds the HW until a newer partition epoch is known; fetches with old or new
-// leader epochs are fenced; flush=sync counts only fsynced data.
+// leader epochs are fenced; flush=sync counts only fsynced data; a rejoining member gets a full lag
+// period before it can be judged again; committed ISR changes are reported (isr-changed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/error-codes.ts';
@@ -120,6 +121,28 @@ test('expansion needs the follower at the HW and at this epoch start; it is prop
   const { actions } = fetch(leader, 3, 12, 3);
   assert.deepEqual(actions, [{ kind: 'alter-partition', request: { leaderId: 1, leaderEpoch: 5, partitionEpoch: 7, isr: [1, 2, 3] } }]);
   assert.deepEqual(leader.maximalIsr(), [1, 2, 3]);
+});
+
+test('a member that rejoins gets a full lag period from the fetch that brought it back (no flapping)', () => {
+  const { leader } = newLeader({}, { ...state, isr: [1, 2] });
+  leader.onAppend(10, 0);
+  fetch(leader, 2, 10, 0);
+  leader.onAppend(20, 4000);
+  fetch(leader, 2, 20, 4000);
+  // Follower 3 was never caught up; it reaches the HW at 5000 while the leader's end runs ahead.
+  leader.onAppend(30, 5000);
+  const { actions } = fetch(leader, 3, 20, 5000);
+  const proposal = actions.find((action) => action.kind === 'alter-partition');
+  assert.ok(proposal?.kind === 'alter-partition');
+  const joined = leader.onAlterPartitionResult(proposal.request, { errorCode: 0, leaderEpoch: 5, partitionEpoch: 8, isr: [1, 2, 3] });
+  assert.deepEqual(joined.filter((action) => action.kind === 'isr-changed'), [{ kind: 'isr-changed', isr: [1, 2, 3], expanded: [3], shrunk: [] }]);
+  fetch(leader, 2, 30, 5100);
+  assert.deepEqual(leader.tick(5200), [], 'not judged against the log end the moment it is back');
+  assert.deepEqual(leader.tick(6000), []);
+  const shrink = leader.tick(6001);
+  assert.deepEqual(shrink, [{ kind: 'alter-partition', request: { leaderId: 1, leaderEpoch: 5, partitionEpoch: 8, isr: [1, 2] } }], 'still lagging a full period later: out');
+  const left = leader.onAlterPartitionResult((shrink[0] as Extract<LeaderAction, { kind: 'alter-partition' }>).request, { errorCode: 0, leaderEpoch: 5, partitionEpoch: 9, isr: [1, 2] });
+  assert.deepEqual(left.filter((action) => action.kind === 'isr-changed'), [{ kind: 'isr-changed', isr: [1, 2], expanded: [], shrunk: [3] }]);
 });
 
 test('a refused expansion keeps the follower in the maximal ISR until a newer partition epoch is known', () => {

@@ -11,6 +11,7 @@ import { PartitionReplica } from '../../replication/partition-replica.ts';
 import { ReplicaLog } from '../../replication/replica-log.ts';
 import type { Acks, AlterPartitionRequest, AlterPartitionResult, LeaderAction, PartitionState, ReplicaFetchAnswer, ReplicaFetchRequest, ReplicationConfig } from '../../replication/types.ts';
 import type { Logger } from '../../util/log.ts';
+import { recordIsrExpand, recordIsrShrink, recordLeaderElection } from '../../admin/metrics.ts';
 import type { AppendOutcome, Partition } from '../partition.ts';
 
 export interface ReplicatedPartitionHost {
@@ -134,11 +135,13 @@ export class ReplicatedPartition {
 
   /** Committed metadata for this partition; stale or repeated states change nothing. */
   onMetadata(state: PartitionState): void {
+    const ledEpoch = this.replica.leader?.leaderEpoch;
     const outcome = this.replica.onMetadata(state, this.host.nowMs());
     if (!outcome.accepted) return;
     this.checkLoss();
     this.handle(outcome.actions);
     const leader = this.replica.leader;
+    if (leader && leader.leaderEpoch !== ledEpoch) recordLeaderElection();
     if (leader && outcome.epochsChanged) this.persistLeaderEpoch(leader.leaderEpoch);
     if (leader) {
       // An ISR of one (or followers already caught up) lets the HW reach the durable end at once.
@@ -404,6 +407,10 @@ export class ReplicatedPartition {
           break;
         case 'high-watermark':
           this.partition.setHighWatermark(action.highWatermark);
+          break;
+        case 'isr-changed':
+          if (action.shrunk.length > 0) recordIsrShrink();
+          if (action.expanded.length > 0) recordIsrExpand();
           break;
       }
     }
