@@ -70,6 +70,7 @@ const leaderElectionsTotal = new Counter({ name: 'tide_leader_elections_total', 
 const uncleanLeaderElectionsTotal = new Counter({ name: 'tide_unclean_leader_elections_total', help: 'Unclean leader elections (a replica outside the ISR made leader; acknowledged data may be lost) committed by this node as active controller.', registers: [] });
 const isrShrinksTotal = new Counter({ name: 'tide_isr_shrinks_total', help: 'Times a partition led by this node removed a replica from its ISR.', registers: [] });
 const isrExpandsTotal = new Counter({ name: 'tide_isr_expands_total', help: 'Times a partition led by this node added a replica back to its ISR.', registers: [] });
+const produceBacklogWaitsTotal = new Counter({ name: 'tide_produce_backlog_waits_total', help: 'acks=all produce requests that waited on this leader, before being appended, for the followers to catch up (replica.backlog.max.bytes).', registers: [] });
 
 const scrubBytesTotal = new Counter({ name: 'tide_log_scrub_bytes_total', help: 'Bytes of partition logs the scrubber read back and CRC-checked.', registers: [] });
 const scrubbedLogsTotal = new Counter({ name: 'tide_log_scrub_logs_total', help: 'Partition log scrubs finished (each reads one log from its start).', registers: [] });
@@ -126,6 +127,10 @@ export function recordIsrExpand(): void {
   isrExpandsTotal.inc();
 }
 
+export function recordProduceBacklogWait(): void {
+  produceBacklogWaitsTotal.inc();
+}
+
 export function recordScrubBytes(bytes: number): void {
   scrubBytesTotal.inc(bytes);
 }
@@ -157,7 +162,7 @@ export function createNodeMetrics(services: BrokerServices, groups: GroupsView |
   const registry = new Registry();
   registry.setDefaultLabels({ node: String(services.nodeId) });
   collectDefaultMetrics({ register: registry });
-  for (const metric of [bytesInTotal, bytesOutTotal, messagesInTotal, topicBytesInTotal, topicMessagesInTotal, leaderElectionsTotal, uncleanLeaderElectionsTotal, isrShrinksTotal, isrExpandsTotal, scrubBytesTotal, scrubbedLogsTotal, scrubDamageTotal] as Metric<string>[]) {
+  for (const metric of [bytesInTotal, bytesOutTotal, messagesInTotal, topicBytesInTotal, topicMessagesInTotal, leaderElectionsTotal, uncleanLeaderElectionsTotal, isrShrinksTotal, isrExpandsTotal, produceBacklogWaitsTotal, scrubBytesTotal, scrubbedLogsTotal, scrubDamageTotal] as Metric<string>[]) {
     registry.registerMetric(metric);
   }
   // Registry only calls get() (and reads name and type): the shape prom-client's own metrics have.

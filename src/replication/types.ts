@@ -3,6 +3,9 @@
 /** Kafka's replica.lag.time.max.ms is 30000; Tide fails over in seconds, so it drops laggards sooner. */
 export const defaultReplicaLagTimeMaxMs = 10_000;
 
+/** What one follower Fetch carries of one partition at most (Kafka's replica.fetch.max.bytes is 1 MiB). */
+export const replicaFetchPartitionMaxBytes = 4 * 1024 * 1024;
+
 export interface ReplicationConfig {
   /** A follower not caught up with the leader's end for longer than this leaves the ISR. */
   readonly replicaLagTimeMaxMs: number;

@@ -11,7 +11,8 @@ import { PartitionReplica } from '../../replication/partition-replica.ts';
 import { ReplicaLog } from '../../replication/replica-log.ts';
 import type { Acks, AlterPartitionRequest, AlterPartitionResult, LeaderAction, PartitionState, ReplicaFetchAnswer, ReplicaFetchRequest, ReplicationConfig } from '../../replication/types.ts';
 import type { Logger } from '../../util/log.ts';
-import { recordIsrExpand, recordIsrShrink, recordLeaderElection } from '../../admin/metrics.ts';
+import { recordIsrExpand, recordIsrShrink, recordLeaderElection, recordProduceBacklogWait } from '../../admin/metrics.ts';
+import { AppendBacklog, defaultReplicaBacklogMaxBytes } from '../../replication/append-backlog.ts';
 import type { AppendOutcome, Partition } from '../partition.ts';
 
 export interface ReplicatedPartitionHost {
@@ -22,6 +23,8 @@ export interface ReplicatedPartitionHost {
   wakeFetcher(leaderId: number): void;
   /** This replica lost data and is in the committed ISR: tell the controller (until it is out of the ISR). */
   reportLostData(partition: ReplicatedPartition): void;
+  /** replica.backlog.max.bytes (default 4 MiB; 0: acks=all requests are never held). */
+  readonly replicaBacklogMaxBytes?: number;
 }
 
 export interface ProduceAnswer {
@@ -39,7 +42,11 @@ export class ReplicatedPartition {
   /** Follower effects are applied one answer at a time, in order. */
   private followerChain: Promise<void> = Promise.resolve();
   private closed = false;
-  private produceInFlight: { requestId: number; acks: Acks; timeoutMs: number } | undefined;
+  private produceInFlight: { requestId: number; acks: Acks; timeoutMs: number; reservedBytes: number } | undefined;
+  /** acks=all flow control as leader (see append-backlog.ts), with the answer of each waiting request. */
+  private readonly backlog: AppendBacklog;
+  private readonly backlogWaiters = new Map<number, (errorCode: number) => void>();
+  private nextBacklogWaiterId = 1;
   /**
    * This replica lacks data it held (recovery cut damaged or unflushed bytes, or a read found a
    * batch failing its CRC): from this offset on. Until committed metadata shows it outside the
@@ -61,6 +68,7 @@ export class ReplicatedPartition {
     checkpointedHighWatermark?: number,
   ) {
     const log = partition.log;
+    this.backlog = new AppendBacklog(host.replicaBacklogMaxBytes ?? defaultReplicaBacklogMaxBytes);
     // The HW starts at the checkpointed one (a real HW once, so committed), never at the log end: a
     // just-opened log's tail may never have reached the other replicas. ReplicaLog clamps it to
     // the log end (power loss can cut below it). Without a checkpoint: the log start, so nothing
@@ -135,12 +143,14 @@ export class ReplicatedPartition {
 
   /** Committed metadata for this partition; stale or repeated states change nothing. */
   onMetadata(state: PartitionState): void {
-    const ledEpoch = this.replica.leader?.leaderEpoch;
+    const ledBefore = this.replica.leader;
+    const ledEpoch = ledBefore?.leaderEpoch;
     const outcome = this.replica.onMetadata(state, this.host.nowMs());
     if (!outcome.accepted) return;
     this.checkLoss();
     this.handle(outcome.actions);
     const leader = this.replica.leader;
+    if (leader !== ledBefore) this.answerBacklogWaiters(this.backlog.clear(), ErrorCode.NOT_LEADER_OR_FOLLOWER);
     if (leader && leader.leaderEpoch !== ledEpoch) recordLeaderElection();
     if (leader && outcome.epochsChanged) this.persistLeaderEpoch(leader.leaderEpoch);
     if (leader) {
@@ -156,7 +166,9 @@ export class ReplicatedPartition {
   }
 
   tick(): void {
-    this.handle(this.replica.tick(this.host.nowMs()));
+    const nowMs = this.host.nowMs();
+    this.answerBacklogWaiters(this.backlog.takeExpired(nowMs), ErrorCode.REQUEST_TIMED_OUT);
+    this.handle(this.replica.tick(nowMs));
   }
 
   /**
@@ -188,17 +200,37 @@ export class ReplicatedPartition {
   async produce(records: Buffer, acks: Acks, timeoutMs: number, framed?: readonly RecordBatchView[]): Promise<ProduceAnswer> {
     const leader = this.replica.leader;
     if (!leader || leader.leaderEpoch !== this.partition.leaderEpoch || this.suspended) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
-    const refused = leader.checkProduce(acks);
+    let refused = leader.checkProduce(acks);
     if (refused !== ErrorCode.NONE) return { errorCode: refused };
+    const bytes = records.length;
+    if (acks !== -1) this.backlog.reserve(bytes);
+    else if (!this.backlog.tryAdmit(bytes)) {
+      // Held before the append, so an answer other than NONE means nothing was written.
+      const startMs = this.host.nowMs();
+      const waited = await this.waitForBacklog(bytes, startMs + timeoutMs);
+      if (waited !== ErrorCode.NONE) return { errorCode: waited };
+      // A new leadership cleared the backlog: nothing of this request is counted there any more.
+      const stillLeader = this.replica.leader === leader;
+      if (stillLeader) this.backlog.started();
+      refused = !stillLeader || this.suspended ? ErrorCode.NOT_LEADER_OR_FOLLOWER : leader.checkProduce(acks);
+      if (refused !== ErrorCode.NONE) {
+        if (stillLeader) this.backlog.release(bytes);
+        return { errorCode: refused };
+      }
+      timeoutMs = Math.max(1, startMs + timeoutMs - this.host.nowMs());
+    }
     const requestId = this.nextRequestId++;
     const answered = new Promise<number>((resolve) => this.waiting.set(requestId, resolve));
     // The append observer (onLeaderAppend) picks this up synchronously if the batch is appended.
-    this.produceInFlight = { requestId, acks, timeoutMs };
+    const inFlight = { requestId, acks, timeoutMs, reservedBytes: bytes };
+    this.produceInFlight = inFlight;
     let appending: Promise<AppendOutcome>;
     try {
       appending = this.partition.append(records, framed);
     } finally {
       this.produceInFlight = undefined;
+      // Not appended (a duplicate, a refusal): its bytes never reach the followers.
+      if (inFlight.reservedBytes > 0) this.backlog.release(inFlight.reservedBytes);
     }
     let appended: AppendOutcome;
     try {
@@ -222,6 +254,10 @@ export class ReplicatedPartition {
       // Only a leader appends; the mirror must never miss an append, so this is a bug, loudly.
       this.logger.error('append on a partition this node does not lead; replication state is now wrong', { partition: this.key, nextOffset });
       return;
+    }
+    if (produce !== undefined) {
+      this.backlog.appended(nextOffset, produce.reservedBytes);
+      produce.reservedBytes = 0;
     }
     this.handle(leader.onAppend(nextOffset, this.host.nowMs(), produce));
     // Followers long-polling were woken when the bytes became readable (log.onReadable); with
@@ -310,6 +346,7 @@ export class ReplicatedPartition {
   /** Waiting requests fail (NOT_LEADER_OR_FOLLOWER); the partition is closing or moving away. */
   close(): void {
     this.closed = true;
+    this.answerBacklogWaiters(this.backlog.clear(), ErrorCode.NOT_LEADER_OR_FOLLOWER);
     this.handle(this.replica.close());
     this.partition.appendObserver = null;
     this.partition.log.onReadable = null;
@@ -407,12 +444,30 @@ export class ReplicatedPartition {
           break;
         case 'high-watermark':
           this.partition.setHighWatermark(action.highWatermark);
+          this.answerBacklogWaiters(this.backlog.onHighWatermark(action.highWatermark), ErrorCode.NONE);
           break;
         case 'isr-changed':
           if (action.shrunk.length > 0) recordIsrShrink();
           if (action.expanded.length > 0) recordIsrExpand();
           break;
       }
+    }
+  }
+
+  /** Waits until the backlog admits `bytes` (NONE), the deadline passes or leadership ends. */
+  private waitForBacklog(bytes: number, deadlineMs: number): Promise<number> {
+    recordProduceBacklogWait();
+    const id = this.nextBacklogWaiterId++;
+    const answer = new Promise<number>((resolve) => this.backlogWaiters.set(id, resolve));
+    this.backlog.enqueue({ id, bytes, deadlineMs });
+    return answer;
+  }
+
+  private answerBacklogWaiters(waiters: readonly { id: number }[], errorCode: number): void {
+    for (const waiter of waiters) {
+      const resolve = this.backlogWaiters.get(waiter.id);
+      this.backlogWaiters.delete(waiter.id);
+      resolve?.(errorCode);
     }
   }
 

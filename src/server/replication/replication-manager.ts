@@ -7,7 +7,7 @@
 import type { AlterPartitionControllerRequest, AlterPartitionControllerResult, ReplicaLostDataRequest, ReplicaLostDataResult } from '../../controller/quorum-controller.ts';
 import { isClusterMetadataImage } from '../../controller/metadata-image-builder.ts';
 import type { MetadataImage } from '../../controller/metadata-image.ts';
-import { defaultReplicaLagTimeMaxMs, type AlterPartitionRequest, type AlterPartitionResult, type ReplicationConfig } from '../../replication/types.ts';
+import { defaultReplicaLagTimeMaxMs, replicaFetchPartitionMaxBytes, type AlterPartitionRequest, type AlterPartitionResult, type ReplicationConfig } from '../../replication/types.ts';
 import type { Logger } from '../../util/log.ts';
 import type { Partition } from '../partition.ts';
 import type { ReplicaManager } from '../replica-manager.ts';
@@ -27,6 +27,8 @@ export interface ReplicationManagerOptions {
   /** Tells the active controller this broker lost data of a partition (it leaves the ISR). */
   replicaLostData?(request: ReplicaLostDataRequest): Promise<ReplicaLostDataResult>;
   replicaLagTimeMaxMs?: number;
+  /** replica.backlog.max.bytes (append-backlog.ts). */
+  replicaBacklogMaxBytes?: number;
   tickIntervalMs?: number;
   fetchMaxWaitMs?: number;
   requestTimeoutMs?: number;
@@ -41,7 +43,6 @@ export interface ReplicationManagerOptions {
 
 const alterPartitionRetryMs = 500;
 const fetchMaxBytes = 16 * 1024 * 1024;
-const partitionMaxBytes = 4 * 1024 * 1024;
 
 export class ReplicationManager {
   private readonly partitions = new Map<string, ReplicatedPartition>();
@@ -112,6 +113,10 @@ export class ReplicationManager {
 
   nowMs(): number {
     return Date.now();
+  }
+
+  get replicaBacklogMaxBytes(): number | undefined {
+    return this.options.replicaBacklogMaxBytes;
   }
 
   wakeFetcher(leaderId: number): void {
@@ -262,7 +267,7 @@ export class ReplicationManager {
         partitions: () => [...this.partitions.values()].filter((replicated) => replicated.replica.follower?.leaderId === leaderId),
         fetchMaxWaitMs: this.options.fetchMaxWaitMs ?? 500,
         fetchMaxBytes,
-        partitionMaxBytes,
+        partitionMaxBytes: replicaFetchPartitionMaxBytes,
         requestTimeoutMs: this.options.requestTimeoutMs ?? 5000,
         localAddress: this.options.outboundLocalHost ?? null,
         logger: this.logger.child(`fetcher-${leaderId}`),

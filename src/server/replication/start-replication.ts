@@ -32,6 +32,7 @@ export function startReplication(cluster: ClusterMembership, nodeId: number, rep
     alterPartition: (request) => controller.alterPartition(request),
     replicaLostData: (request) => controller.replicaLostData(request),
     replicaLagTimeMaxMs: config.int('replica.lag.time.max.ms'),
+    replicaBacklogMaxBytes: config.int('replica.backlog.max.bytes'),
     outboundLocalHost: config.string('outbound.local.host'),
     highWatermarkCheckpointPath: join(resolve(config.string('data.dir')!), HIGH_WATERMARK_CHECKPOINT_FILE),
     highWatermarkCheckpointIntervalMs: config.int('replica.high.watermark.checkpoint.interval.ms'),

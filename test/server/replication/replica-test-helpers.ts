@@ -12,11 +12,14 @@ import { testConfig } from '../../storage/helpers.ts';
  * A flush=sync partition log in `dir` on node 1, wrapped as a ReplicatedPartition with a host that
  * does nothing. `onFsync` may return a promise to hold the log's fsyncs.
  */
-export async function openReplicatedPartition(dir: string, options: { replicas: number; replicaLagTimeMaxMs: number; minInsyncReplicas: number; onFsync?: (path: string) => Promise<void> | undefined }) {
+export async function openReplicatedPartition(dir: string, options: { replicas: number; replicaLagTimeMaxMs: number; minInsyncReplicas: number; onFsync?: (path: string) => Promise<void> | undefined; replicaBacklogMaxBytes?: number }) {
   const log = await PartitionLog.open(dir, testConfig({ flush: 'sync' }), { logger: silentLogger, ...(options.onFsync ? { onFsync: options.onFsync as (path: string) => void } : {}) });
   const producers = await PartitionProducers.load(log, silentLogger);
   const partition = new Partition('topic', 'id', 0, log, 1, log.currentConfig, options.replicas, producers);
-  const host: ReplicatedPartitionHost = { nowMs: () => Date.now(), sendAlterPartition: () => {}, wakeFetcher: () => {}, reportLostData: () => {} };
+  const host: ReplicatedPartitionHost = {
+    nowMs: () => Date.now(), sendAlterPartition: () => {}, wakeFetcher: () => {}, reportLostData: () => {},
+    ...(options.replicaBacklogMaxBytes !== undefined ? { replicaBacklogMaxBytes: options.replicaBacklogMaxBytes } : {}),
+  };
   const replica = new ReplicatedPartition(partition, 1, { replicaLagTimeMaxMs: options.replicaLagTimeMaxMs, minInsyncReplicas: options.minInsyncReplicas, flushSync: true }, host, silentLogger);
   return { log, partition, replica };
 }
