@@ -35,7 +35,7 @@ test('/metrics names every promised metric', async () => {
   for (const name of [
     'tide_partitions', 'tide_partition_high_watermark', 'tide_partition_log_end_offset', 'tide_broker_bytes_in_total',
     'tide_broker_bytes_out_total', 'tide_broker_messages_in_total', 'tide_request_duration_seconds', 'tide_isr_shrinks_total',
-    'tide_isr_expands_total', 'tide_leader_elections_total', 'tide_unclean_leader_elections_total', 'tide_controller_active', 'tide_raft_term', 'tide_disk_used_ratio', 'tide_consumer_group_lag',
+    'tide_isr_expands_total', 'tide_leader_elections_total', 'tide_unclean_leader_elections_total', 'tide_produce_backlog_waits_total', 'tide_controller_active', 'tide_raft_term', 'tide_disk_used_ratio', 'tide_consumer_group_lag',
     'process_cpu_seconds_total', 'nodejs_heap_size_used_bytes',
   ]) {
     assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), `${name} is exported`);
