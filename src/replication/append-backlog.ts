@@ -8,6 +8,7 @@
 // far enough; waiting requests go in arrival order, and a new one never passes them. acks=0 and
 // acks=1 requests are not held (they asked not to wait for the followers) but their bytes count.
 // Pure: time comes in as nowMs; the driver resolves what these methods return.
+import { replicaFetchPartitionMaxBytes } from './types.ts';
 
 export interface BacklogWaiter {
   readonly id: number;
@@ -19,8 +20,6 @@ interface AppendedRun {
   readonly endOffset: number;
   readonly bytes: number;
 }
-
-import { replicaFetchPartitionMaxBytes } from './types.ts';
 
 const COMPACT_AT = 1024;
 

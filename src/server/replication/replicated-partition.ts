@@ -212,7 +212,7 @@ export class ReplicatedPartition {
       // A new leadership cleared the backlog: nothing of this request is counted there any more.
       const stillLeader = this.replica.leader === leader;
       if (stillLeader) this.backlog.started();
-      refused = !stillLeader || this.suspended ? ErrorCode.NOT_LEADER_OR_FOLLOWER : leader.checkProduce(acks);
+      refused = !stillLeader || leader.leaderEpoch !== this.partition.leaderEpoch || this.suspended ? ErrorCode.NOT_LEADER_OR_FOLLOWER : leader.checkProduce(acks);
       if (refused !== ErrorCode.NONE) {
         if (stillLeader) this.backlog.release(bytes);
         return { errorCode: refused };
