@@ -44,7 +44,6 @@ async function pipeline(port: number, topic: string, requests: number, onProgres
   const answers: Array<Promise<number>> = [];
   const errors = new Map<number, number>();
   let sent = 0;
-  let failed = false;
   const sendOne = (sequence: number): Promise<number> => {
     const records = buildRecordBatchSync({ records: Array.from({ length: recordsPerRequest }, (_, index) => ({ value: value(sequence, index) })) });
     return client.send(produceCodec, 9, { ...defaultProduceRequest(), transactionalId: null, acks: -1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] }, 60_000)
@@ -52,13 +51,9 @@ async function pipeline(port: number, topic: string, requests: number, onProgres
   };
   try {
     // Bounded by `requests`; a failed connection ends it early.
-    while (sent < requests && !failed) {
-      const window = answers.slice(Math.max(0, sent - inFlight), sent);
-      if (sent >= inFlight) {
-        const code = await window[0]!;
-        if (code === -1) failed = true;
-      }
-      if (failed) break;
+    while (sent < requests) {
+      // The window is full: wait for its oldest answer before sending the next request.
+      if (sent >= inFlight && await answers[sent - inFlight]! === -1) break;
       answers.push(sendOne(sent));
       sent++;
       onProgress(sent);
