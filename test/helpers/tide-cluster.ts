@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { makeTempDir, removeDir, startTide, stopTide, type TideProcess } from './tide-process.ts';
+import { metricValue } from '../admin/http-client.ts';
 
 export interface ClusterNode {
   nodeId: number;
@@ -127,11 +128,10 @@ export function liveNodes(cluster: TideCluster): ClusterNode[] {
   return [...cluster.nodes.values()].filter((node) => node.process && node.process.child.exitCode === null && node.process.child.signalCode === null);
 }
 
-/** One node's value of an unlabelled-by-topic counter or gauge from its /metrics (0 when absent). */
+/** One node's value of a metric from its /metrics, all label sets summed (0 when absent). */
 export async function nodeMetric(cluster: TideCluster, nodeId: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${cluster.nodes.get(nodeId)!.process!.httpPort}/metrics`)).text();
-  const line = text.split('\n').find((row) => row.startsWith(`${name}{`) || row.startsWith(`${name} `));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  return metricValue(text, name) ?? 0;
 }
 
 /** The sum of nodeMetric over the running nodes. */
