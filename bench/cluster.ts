@@ -41,6 +41,8 @@ export interface ClusterSettings {
   /** (c) */
   latencyRatePerSec: number;
   latencyDurationMs: number;
+  /** Open-loop load before (c) measures, on the same schedule. */
+  latencyWarmupMs: number;
   latencyConnectionsPerLeader: number;
   durationMs: number;
   warmupMs: number;
@@ -166,13 +168,13 @@ export async function runClusterSuite(settings: ClusterSettings): Promise<Cluste
         return produce.errors > 0;
       }
       const label = flush === 'sync' ? '(c)' : '(c) flush=async';
-      settings.progress(`cluster ${label} latency at ${settings.latencyRatePerSec} msgs/s for ${settings.latencyDurationMs} ms, open loop`);
+      settings.progress(`cluster ${label} latency at ${settings.latencyRatePerSec} msgs/s for ${settings.latencyDurationMs} ms after ${settings.latencyWarmupMs} ms of warm-up, open loop`);
       const latency = await runOpenLoop({
         routes, topic: TOPIC, connectionsPerRoute: settings.latencyConnectionsPerLeader, recordBytes: settings.recordBytes, ratePerSec: settings.latencyRatePerSec,
-        durationMs: settings.latencyDurationMs, warmupMs: settings.warmupMs, acks: -1, nodePid,
+        durationMs: settings.latencyDurationMs, warmupMs: settings.latencyWarmupMs, acks: -1, nodePid,
       });
       const l = latency.latencyMs;
-      settings.progress(`cluster ${label} latency: p50 ${l.p50} ms p99 ${l.p99} ms p99.9 ${l.p999} ms max ${l.max} ms (service p99 ${latency.serviceLatencyMs.p99} ms), ${latency.achievedMsgsPerSec} msgs/s, cpu nodes ${latency.cpu.nodesPercent?.join('/')} % (${cpuPerMessage(latency.cpu.nodePercent, latency.achievedMsgsPerSec).nodesCpuUsPerMessage} us/msg)${errorText(latency.firstError)}`);
+      settings.progress(`cluster ${label} latency: p50 ${l.p50} ms p99 ${l.p99} ms p99.9 ${l.p999} ms max ${l.max} ms (service p99 ${latency.serviceLatencyMs.p99} ms; warm-up p50 ${latency.warmupLatencyMs?.p50} ms p99 ${latency.warmupLatencyMs?.p99} ms), ${latency.achievedMsgsPerSec} msgs/s, cpu nodes ${latency.cpu.nodesPercent?.join('/')} % (${cpuPerMessage(latency.cpu.nodePercent, latency.achievedMsgsPerSec).nodesCpuUsPerMessage} us/msg)${errorText(latency.firstError)}`);
       const result: LatencyReport = { ...latency, ...cpuPerMessage(latency.cpu.nodePercent, latency.achievedMsgsPerSec), connectionsPerLeader: settings.latencyConnectionsPerLeader, durationMs: settings.latencyDurationMs, flush };
       if (flush === 'sync') report.latency = result;
       else report.latencyFlushAsync = result;

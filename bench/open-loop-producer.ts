@@ -39,6 +39,8 @@ export interface OpenLoopResult {
   firstError: string | null;
   /** From when each message was due to its answer: the figure to compare. */
   latencyMs: LatencySummaryMs;
+  /** The same during the warm-up (null without one): what freshly started nodes give. */
+  warmupLatencyMs: LatencySummaryMs | null;
   /** From the write to the answer: without the client's timer lateness. */
   serviceLatencyMs: LatencySummaryMs;
   /** How late the client wrote requests relative to their schedule. */
@@ -58,7 +60,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     connection: await BenchConnection.open(route.port), partitions: route.partitions, sent: 0,
   }))));
   try {
-    if (options.warmupMs > 0) await schedule(targets, pool.batches, options, options.warmupMs, null);
+    const warmup = options.warmupMs > 0 ? await schedule(targets, pool.batches, options, options.warmupMs, { latency: new LatencyRecorder() }) : null;
     const cpuMeter = new CpuMeter(options.nodePid);
     const measured = await schedule(targets, pool.batches, options, options.durationMs, {
       latency: new LatencyRecorder(), service: new LatencyRecorder(), sendLag: new LatencyRecorder(),
@@ -71,8 +73,9 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
       errors: measured.errors,
       firstError: measured.firstError,
       latencyMs: measured.recorders!.latency.summary(),
-      serviceLatencyMs: measured.recorders!.service.summary(),
-      sendLagMs: measured.recorders!.sendLag.summary(),
+      warmupLatencyMs: warmup?.recorders?.latency.summary() ?? null,
+      serviceLatencyMs: measured.recorders!.service!.summary(),
+      sendLagMs: measured.recorders!.sendLag!.summary(),
       cpu,
     };
   } finally {
@@ -82,8 +85,8 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
 
 interface Recorders {
   latency: LatencyRecorder;
-  service: LatencyRecorder;
-  sendLag: LatencyRecorder;
+  service?: LatencyRecorder;
+  sendLag?: LatencyRecorder;
 }
 
 interface ScheduleRun {
@@ -139,7 +142,7 @@ function schedule(targets: Target[], batches: Buffer[], options: OpenLoopOptions
         target.sent++;
         next++;
         outstanding++;
-        recorders?.sendLag.add(Math.max(0, elapsedSince(startNs) - dueNs));
+        recorders?.sendLag?.add(Math.max(0, elapsedSince(startNs) - dueNs));
         target.connection.send(produceCodec, PRODUCE_VERSION, request).then(
           ({ body, latencyNs }) => {
             const partition = body.responses[0]?.partitionResponses[0];
@@ -148,7 +151,7 @@ function schedule(targets: Target[], batches: Buffer[], options: OpenLoopOptions
             } else {
               run.answered++;
               recorders?.latency.add(elapsedSince(startNs) - dueNs);
-              recorders?.service.add(latencyNs);
+              recorders?.service?.add(latencyNs);
             }
             settle();
           },
