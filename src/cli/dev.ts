@@ -5,9 +5,10 @@
 // dies meanwhile is reported and the others keep running, so failover can be watched.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { readMeta, type DataDirIdentity } from '../server/data-dir.ts';
 import { CliError } from './cli-error.ts';
 import { parseInteger } from './command-kit.ts';
 import { TIDE_NODE_FLAGS } from './node-flags.ts';
@@ -24,7 +25,8 @@ is a controller voter and a broker. Ctrl-C stops them all.
 
 options:
   --nodes N         nodes to start, 1 to ${nodesMax} (default 3)
-  --data-dir DIR    where node-1, node-2 ... keep their data and logs (default ./tide-dev)
+  --data-dir DIR    where node-1, node-2 ... keep their data and logs (default ./tide-dev); a
+                    directory that holds a dev cluster restarts it with its data (same --nodes)
   --base-port P     node i listens for Kafka on P+i-1, for controllers on P+100+i-1 and for
                     HTTP on P+200+i-1 (default 9092); 0 picks free ports
   --preset NAME     HA preset of the cluster (docs/high-availability.md): single, multi-master,
@@ -87,8 +89,9 @@ export async function run(args: string[]): Promise<number> {
     exited: false,
   }));
   const voters = nodes.map((node) => `${node.nodeId}@127.0.0.1:${node.controllerPort}`).join(',');
-  // One cluster id for all, so every data dir's meta.properties agrees with the metadata log.
-  const clusterId = randomUUID().replace(/-/g, '').slice(0, 22);
+  // One cluster id for all, so every data dir's meta.properties agrees with the metadata log; a
+  // data dir that already holds a dev cluster restarts that one.
+  const clusterId = existingClusterId(root, nodeCount) ?? randomUUID().replace(/-/g, '').slice(0, 22);
 
   let stopping = false;
   let finish: (code: number) => void = () => undefined;
@@ -118,6 +121,31 @@ export async function run(args: string[]): Promise<number> {
   process.stdout.write(`bootstrap: ${nodes.map((node) => `127.0.0.1:${node.kafkaPort}`).join(',')}\n`);
   process.stdout.write('Try: tide cluster info --bootstrap 127.0.0.1:' + nodes[0]!.kafkaPort + '   Stop with Ctrl-C.\n');
   return finished;
+}
+
+/**
+ * The cluster id of the dev cluster kept in `root`, or null when it holds none. Its voters are
+ * node 1..N, fixed at its first start: starting it with another N would give its metadata quorum
+ * another voter set, so that is refused.
+ */
+function existingClusterId(root: string, nodeCount: number): string | null {
+  const formatted = readdirSync(root, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && /^node-\d+$/.test(entry.name))
+    .map((entry) => ({ dir: entry.name, meta: readMeta(join(root, entry.name)) }))
+    .filter((node): node is { dir: string; meta: DataDirIdentity } => node.meta !== null)
+    .sort((a, b) => a.meta.nodeId - b.meta.nodeId);
+  if (formatted.length === 0) return null;
+  const clusterIds = new Set(formatted.map((node) => node.meta.clusterId));
+  if (clusterIds.size > 1) {
+    throw new CliError(`${root} holds nodes of ${clusterIds.size} different clusters (${[...clusterIds].join(', ')}); remove it or choose another --data-dir`, 1);
+  }
+  const ids = formatted.map((node) => node.meta.nodeId);
+  const whole = ids.every((id, index) => id === index + 1);
+  if (!whole || ids.length !== nodeCount) {
+    const restart = whole ? `restart it with --nodes ${ids.length}, or ` : '';
+    throw new CliError(`${root} holds a dev cluster of ${formatted.map((node) => node.dir).join(', ')}; ${restart}remove it or choose another --data-dir for a new cluster`, 1);
+  }
+  return formatted[0]!.meta.clusterId;
 }
 
 function startChild(node: DevNode, voters: string, clusterId: string, passThrough: string[], stopping: () => boolean): Promise<void> {

@@ -7,6 +7,9 @@ import { parseProperties } from '../config/broker-config.ts';
 /** The data directory is in use by another process; the message says which and what to do. */
 export class DataDirLockedError extends Error {}
 
+/** The data directory was formatted for another node or cluster; the message says what to do. */
+export class DataDirMismatchError extends Error {}
+
 export interface DataDirIdentity {
   nodeId: number;
   clusterId: string;
@@ -55,31 +58,37 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The identity meta.properties records, or null for a directory never started. */
+export function readMeta(dataDir: string): DataDirIdentity | null {
+  const path = join(dataDir, 'meta.properties');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  const stored = parseProperties(text, path);
+  return { nodeId: Number(stored['node.id']), clusterId: stored['cluster.id'] ?? '' };
+}
+
 /**
  * Reads meta.properties, or writes it on first start. A directory formatted for another node id or
  * cluster is refused rather than silently mixed.
  */
 export async function loadOrFormatMeta(dataDir: string, nodeId: number, wantedClusterId: string | null): Promise<DataDirIdentity> {
-  const path = join(dataDir, 'meta.properties');
-  let text: string | null = null;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  if (text !== null) {
-    const stored = parseProperties(text, path);
-    const storedNodeId = Number(stored['node.id']);
-    const storedClusterId = stored['cluster.id'] ?? '';
+  const stored = readMeta(dataDir);
+  if (stored !== null) {
+    const { nodeId: storedNodeId, clusterId: storedClusterId } = stored;
     if (storedNodeId !== nodeId) {
-      throw new Error(`data directory ${dataDir} belongs to node ${stored['node.id']}, not node ${nodeId}; start with --node-id ${stored['node.id']} or use another --data-dir`);
+      throw new DataDirMismatchError(`data directory ${dataDir} belongs to node ${storedNodeId}, not node ${nodeId}; start with --node-id ${storedNodeId} or use another --data-dir`);
     }
     if (wantedClusterId !== null && wantedClusterId !== storedClusterId) {
-      throw new Error(`data directory ${dataDir} belongs to cluster ${storedClusterId}, not ${wantedClusterId}`);
+      throw new DataDirMismatchError(`data directory ${dataDir} belongs to cluster ${storedClusterId}, not ${wantedClusterId}; start with --cluster.id ${storedClusterId} or use another --data-dir`);
     }
     return { nodeId, clusterId: storedClusterId };
   }
   const clusterId = wantedClusterId ?? randomUUID().replace(/-/g, '').slice(0, 22);
-  await writeFileAtomic(path, Buffer.from(`# written by Tide on first start; do not edit\nversion=1\nnode.id=${nodeId}\ncluster.id=${clusterId}\n`));
+  await writeFileAtomic(join(dataDir, 'meta.properties'), Buffer.from(`# written by Tide on first start; do not edit\nversion=1\nnode.id=${nodeId}\ncluster.id=${clusterId}\n`));
   return { nodeId, clusterId };
 }

@@ -1,12 +1,13 @@
 // Proves `tide start` behaves as documented: one ready line with its addresses, /healthz and
-// /readyz on the HTTP port, a second process on the same data dir refused with a clear message,
+// /readyz on the HTTP port, a second process on the same data dir refused with a clear message, a
+// data dir of another node or cluster refused saying what to do,
 // bad configuration refused naming the key, and SIGTERM/SIGINT exit 0 promptly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { removeDir, startTide, stopTide, tideBin } from '../helpers/tide-process.ts';
+import { makeTempDir, removeDir, startTide, stopTide, tideBin } from '../helpers/tide-process.ts';
 
 test('ready line, health endpoints, data-dir lock and clean SIGTERM', async () => {
   const node = await startTide();
@@ -36,6 +37,26 @@ test('SIGINT also stops the node with exit 0', async () => {
   const exit = await stopTide(node, 'SIGINT');
   assert.equal(exit.code, 0);
   await removeDir(node.dataDir);
+});
+
+test('a data dir formatted for another node or cluster is refused with one line saying what to do', async () => {
+  const dataDir = await makeTempDir();
+  try {
+    writeFileSync(join(dataDir, 'meta.properties'), 'version=1\nnode.id=1\ncluster.id=AAAAAAAAAAAAAAAAAAAAAA\n');
+    const cases: Array<[string[], RegExp]> = [
+      [['--cluster.id', 'BBBBBBBBBBBBBBBBBBBBBB'], /belongs to cluster AAAAAAAAAAAAAAAAAAAAAA, not BBBBBBBBBBBBBBBBBBBBBB; start with --cluster\.id AAAAAAAAAAAAAAAAAAAAAA or use another --data-dir/],
+      [['--node-id', '2'], /belongs to node 1, not node 2; start with --node-id 1 or use another --data-dir/],
+    ];
+    for (const [args, expected] of cases) {
+      const result = spawnSync(process.execPath, [tideBin, 'start', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], { encoding: 'utf8', timeout: 20000 });
+      assert.equal(result.status, 1, `exit code for ${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, expected);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    }
+    assert.equal(readFileSync(join(dataDir, 'meta.properties'), 'utf8'), 'version=1\nnode.id=1\ncluster.id=AAAAAAAAAAAAAAAAAAAAAA\n', 'meta.properties untouched');
+  } finally {
+    await removeDir(dataDir);
+  }
 });
 
 test('bad configuration is refused at start with the key named', () => {
