@@ -95,7 +95,11 @@ async function readRound(request: FetchRequest, context: RequestContext): Promis
         if (!replicaVerified) { fail(ErrorCode.CLUSTER_AUTHORIZATION_FAILED); continue; }
         const replicated = broker.replication?.get(topic.name, wanted.partition);
         if (!replicated) { fail(ErrorCode.NOT_LEADER_OR_FOLLOWER); continue; }
-        const budget = Math.max(1, Math.min(wanted.partitionMaxBytes, request.maxBytes - bytes));
+        // As for consumers, only the first partition with data may pass the response's limit: a
+        // follower refuses a larger frame, and a response it can never take would stop it for good.
+        // A partition past the limit still gets its state (HW, errors), without records.
+        const remaining = request.maxBytes - bytes;
+        const budget = bytes > 0 && remaining <= 0 ? 0 : Math.max(1, Math.min(wanted.partitionMaxBytes, remaining));
         let replicaRead: Awaited<ReturnType<typeof replicated.onReplicaFetch>>;
         try {
           replicaRead = await replicated.onReplicaFetch({
@@ -107,7 +111,8 @@ async function readRound(request: FetchRequest, context: RequestContext): Promis
           fail(ErrorCode.KAFKA_STORAGE_ERROR);
           continue;
         }
-        const { answer, records } = replicaRead;
+        const { answer } = replicaRead;
+        const records = bytes > 0 && replicaRead.records.length > budget ? noRecords : replicaRead.records;
         if (answer.errorCode !== ErrorCode.NONE) { fail(answer.errorCode); continue; }
         // A diverging follower must truncate before anything else: answer at once.
         if (answer.divergingEpoch) hasError = true;

@@ -6,6 +6,7 @@
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { defaultFetchRequest, defaultFetchRequestFetchPartition, fetchCodec } from '../../protocol/messages/fetch.ts';
 import { offsetForLeaderEpochCodec } from '../../protocol/messages/offset-for-leader-epoch.ts';
+import { FetchOrder } from '../../replication/fetch-order.ts';
 import type { FetchRequest as FollowerFetchRequest, OffsetForLeaderEpochRequest } from '../../replication/follower-state.ts';
 import type { Logger } from '../../util/log.ts';
 import { LeaderConnection } from './leader-connection.ts';
@@ -48,6 +49,7 @@ export class FollowerFetcher {
   /** The partitions of the request in flight (null between rounds). */
   private roundPartitions: Set<ReplicatedPartition> | null = null;
   private cutShort = false;
+  private readonly fetchOrder = new FetchOrder<ReplicatedPartition>();
   private readonly running: Promise<void>;
 
   constructor(private readonly options: FollowerFetcherOptions) {
@@ -155,7 +157,7 @@ export class FollowerFetcher {
   }
 
   private async fetch(connection: LeaderConnection, fetches: Array<{ partition: ReplicatedPartition; request: FollowerFetchRequest }>): Promise<boolean> {
-    const byTopic = groupByTopic(fetches);
+    const byTopic = groupByTopic(this.fetchOrder.order(fetches, (entry) => entry.partition));
     const response = await connection.send(fetchCodec, replicaFetchVersion, {
       ...defaultFetchRequest(),
       replicaId: this.options.localId,
@@ -181,11 +183,13 @@ export class FollowerFetcher {
     // Partitions apply their answers side by side (each in its own order): their appends and
     // fsyncs (one file each) overlap instead of queueing behind one another.
     const applying: Array<Promise<void>> = [];
+    const withRecords: ReplicatedPartition[] = [];
     for (const topic of response.responses) {
       for (const answer of topic.partitions) {
         const fetched = byTopic.get(topic.topic)?.find((entry) => entry.partition.partition.partition === answer.partitionIndex);
         if (!fetched) continue;
         if (answer.errorCode !== ErrorCode.NONE) failed = true;
+        if (answer.records !== null && answer.records.length > 0) withRecords.push(fetched.partition);
         const diverging = answer.divergingEpoch.epoch >= 0 ? { epoch: answer.divergingEpoch.epoch, endOffset: answer.divergingEpoch.endOffset } : undefined;
         applying.push(fetched.partition.onFetchAnswer(fetched.request, {
           errorCode: answer.errorCode,
@@ -198,6 +202,7 @@ export class FollowerFetcher {
         }, answer.records ?? Buffer.alloc(0)));
       }
     }
+    this.fetchOrder.answered(withRecords);
     // Every partition is done before the next round; the first failure then fails the round.
     const applied = await Promise.allSettled(applying);
     const rejected = applied.find((result): result is PromiseRejectedResult => result.status === 'rejected');

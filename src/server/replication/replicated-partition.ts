@@ -274,8 +274,8 @@ export class ReplicatedPartition {
     }
     const { answer, actions } = leader.onFetch(request, this.host.nowMs());
     this.handle(actions);
-    if (answer.errorCode !== ErrorCode.NONE || answer.divergingEpoch !== undefined || answer.readToOffset <= answer.readFromOffset) return { answer, records: empty };
-    const read = await this.partition.log.readForReplica(answer.readFromOffset, Math.max(1, maxBytes), answer.readToOffset);
+    if (answer.errorCode !== ErrorCode.NONE || answer.divergingEpoch !== undefined || answer.readToOffset <= answer.readFromOffset || maxBytes <= 0) return { answer, records: empty };
+    const read = await this.partition.log.readForReplica(answer.readFromOffset, maxBytes, answer.readToOffset);
     return { answer, records: read.records };
   }
 

@@ -1,0 +1,99 @@
+// Proves a follower catches up when more of its partitions are behind than one fetch answer holds
+// (3 real nodes; 8 partitions on nodes 1 and 2, led by 1; node 2 stopped while ~6 MB of 1 MB
+// batches go into each): restarted, node 2 rejoins the ISR of all 8 with the leader's log end, and
+// after SIGKILL of node 1 it leads them with every acknowledged record once, in order. Before, the
+// leader answered 4 MiB for each of the first four partitions and then at least one batch for every
+// later one, the answer passed what the follower takes (fetch.max.bytes + 1 MiB), and the follower
+// asked again for the same answer for ever: the partitions never came back into the ISR.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { withClient } from '../../src/cli/client/tide-client.ts';
+import { ErrorCode } from '../../src/protocol/error-codes.ts';
+import { createTopicsCodec } from '../../src/protocol/messages/create-topics.ts';
+import { defaultProduceRequest, produceCodec } from '../../src/protocol/messages/produce.ts';
+import { buildRecordBatchSync } from '../../src/protocol/records.ts';
+import { stopTestCluster } from '../helpers/cluster-topics.ts';
+import { RawClient } from '../helpers/raw-client.ts';
+import { readPartition } from '../helpers/read-all.ts';
+import { bootstrapOf, eventually, killNode, startCluster, startNode, stopNode, type TideCluster } from '../helpers/tide-cluster.ts';
+
+const topic = 'wide';
+const partitions = 8;
+const batchesPerPartition = 6;
+const recordsPerBatch = 900;
+const messageMaxBytes = 1_048_588;
+const value = (partition: number, batch: number, index: number) => `${partition}-${batch}-${index}-`.padEnd(1100, 'x');
+
+let cluster: TideCluster;
+
+before(async () => {
+  cluster = await startCluster(3, ['--offsets.topic.num.partitions', '1', '--min.insync.replicas', '1']);
+});
+
+after(() => stopTestCluster(cluster));
+
+interface PartitionDetail {
+  partition: number;
+  leader: number;
+  isr: number[];
+  highWatermark: number | null;
+  logEndOffset: number | null;
+}
+
+async function details(nodeId: number): Promise<PartitionDetail[]> {
+  const response = await fetch(`http://127.0.0.1:${cluster.nodes.get(nodeId)!.process!.httpPort}/api/v1/topics/${topic}`);
+  if (!response.ok) throw new Error(`GET topic on node ${nodeId}: ${response.status}`);
+  return (await response.json() as { partitionDetails: PartitionDetail[] }).partitionDetails;
+}
+
+test('a follower behind on more partitions than one fetch answer carries catches up on all of them', async () => {
+  await eventually('topic created', 30_000, () => withClient(bootstrapOf(cluster, 1), async (client) => {
+    const { body } = await client.bootstrap.send(createTopicsCodec, {
+      topics: [{ name: topic, numPartitions: -1, replicationFactor: -1, assignments: Array.from({ length: partitions }, (_, partitionIndex) => ({ partitionIndex, brokerIds: [1, 2] })), configs: [] }],
+      timeoutMs: 30_000, validateOnly: false,
+    });
+    const errorCode = body.topics[0]!.errorCode;
+    return errorCode === ErrorCode.NONE || errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
+  }));
+  await eventually('every partition led by node 1 with ISR [1, 2]', 30_000, async () => {
+    const view = await details(1);
+    return view.length === partitions && view.every((detail) => detail.leader === 1 && detail.isr.length === 2) ? true : undefined;
+  });
+
+  assert.equal((await stopNode(cluster, 2)).code, 0);
+  await eventually('node 2 left every ISR', 30_000, async () => ((await details(1)).every((detail) => detail.isr.join() === '1') ? true : undefined));
+
+  const client = await RawClient.connect(cluster.nodes.get(1)!.process!.kafkaPort);
+  try {
+    for (let batch = 0; batch < batchesPerPartition; batch++) {
+      for (let partition = 0; partition < partitions; partition++) {
+        const records = buildRecordBatchSync({ records: Array.from({ length: recordsPerBatch }, (_, index) => ({ value: value(partition, batch, index) })) });
+        assert.ok(records.length > 900_000 && records.length < messageMaxBytes, `batch of ${records.length} bytes`);
+        const response = await client.send(produceCodec, 9, { ...defaultProduceRequest(), transactionalId: null, acks: 1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] });
+        assert.equal(response.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+      }
+    }
+  } finally {
+    client.close();
+  }
+  const leaderView = await details(1);
+  const written = batchesPerPartition * recordsPerBatch;
+  for (const detail of leaderView) assert.equal(detail.logEndOffset, written, `partition ${detail.partition} on the leader`);
+
+  await startNode(cluster, 2);
+  await eventually('node 2 back in every ISR with the leader\'s log end', 60_000, async () => {
+    const [leader, follower] = await Promise.all([details(1), details(2)]);
+    return leader.every((detail) => detail.isr.length === 2) && follower.every((detail) => detail.logEndOffset === written) ? true : undefined;
+  });
+
+  await killNode(cluster, 1);
+  await eventually('node 2 leads every partition', 30_000, async () => ((await details(2)).every((detail) => detail.leader === 2) ? true : undefined));
+  for (let partition = 0; partition < partitions; partition++) {
+    const { records, highWatermark } = await readPartition(cluster.nodes.get(2)!.process!.kafkaPort, topic, partition);
+    assert.equal(highWatermark, written, `partition ${partition} HW on the new leader`);
+    const expected: string[] = [];
+    for (let batch = 0; batch < batchesPerPartition; batch++) for (let index = 0; index < recordsPerBatch; index++) expected.push(value(partition, batch, index));
+    assert.deepEqual(records.map((record) => record.value?.toString()), expected, `partition ${partition}: every acknowledged record once, in order`);
+    assert.deepEqual(records.map((record) => record.offset), expected.map((_, offset) => offset));
+  }
+});
