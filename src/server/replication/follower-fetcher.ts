@@ -3,6 +3,7 @@
 // log diverged, then Fetch (Kafka's API, with our replica id, over the leader's Kafka listener) —
 // and hands each answer to its partition, which applies it to the log before its next request.
 // Errors back off; a lost connection is reopened; nothing here loops without waiting.
+import { definitionFor } from '../../config/definitions.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { defaultFetchRequest, defaultFetchRequestFetchPartition, fetchCodec } from '../../protocol/messages/fetch.ts';
 import { offsetForLeaderEpochCodec } from '../../protocol/messages/offset-for-leader-epoch.ts';
@@ -35,6 +36,12 @@ export interface FollowerFetcherOptions {
 
 // Short at first: right after a leader change the new leader may not have applied the change yet
 // (UNKNOWN_LEADER_EPOCH) for a few milliseconds, and its first acks=all wait for this follower.
+/**
+ * What an answer may hold beyond fetchMaxBytes: the first partition with records comes whole, at
+ * least one batch, and a topic's max.message.bytes may allow batches up to this. A smaller limit
+ * would refuse such an answer, and the follower would ask for the same one for ever.
+ */
+const largestBatchBytes = definitionFor('message.max.bytes')?.max ?? 1024 * 1024 * 1024;
 const backoffMsMin = 10;
 const backoffMsMax = 1000;
 const idleWaitMs = 1000;
@@ -130,7 +137,7 @@ export class FollowerFetcher {
     if (clientId === null || address === null) return null;
     if (this.connection?.isOpen && this.connectionClientId === clientId) return this.connection;
     this.connection?.close();
-    this.connection = await LeaderConnection.open(address.host, address.port, clientId, this.options.requestTimeoutMs, this.options.fetchMaxBytes + 1024 * 1024, this.options.localAddress ?? null);
+    this.connection = await LeaderConnection.open(address.host, address.port, clientId, this.options.requestTimeoutMs, this.options.fetchMaxBytes + largestBatchBytes, this.options.localAddress ?? null);
     this.connectionClientId = clientId;
     return this.connection;
   }

@@ -5,6 +5,9 @@
 // leader answered 4 MiB for each of the first four partitions and then at least one batch for every
 // later one, the answer passed what the follower takes (fetch.max.bytes + 1 MiB), and the follower
 // asked again for the same answer for ever: the partitions never came back into the ISR.
+// And a batch larger than a fetch answer's limit (20 MiB, on a topic whose max.message.bytes allows
+// it) reaches every replica: acks=all acknowledges it and the ISR stays whole. Before, the follower
+// refused any answer above fetch.max.bytes + 1 MiB, so such a batch never left its leader.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withClient } from '../../src/cli/client/tide-client.ts';
@@ -96,4 +99,33 @@ test('a follower behind on more partitions than one fetch answer carries catches
     assert.deepEqual(records.map((record) => record.value?.toString()), expected, `partition ${partition}: every acknowledged record once, in order`);
     assert.deepEqual(records.map((record) => record.offset), expected.map((_, offset) => offset));
   }
+});
+
+test('a batch larger than one fetch answer (20 MiB) is replicated to every ISR member and acknowledged', async () => {
+  const big = 'big-batches';
+  await eventually('topic created', 30_000, () => withClient(bootstrapOf(cluster, 3), async (client) => {
+    const { body } = await client.bootstrap.send(createTopicsCodec, {
+      topics: [{ name: big, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [3, 2] }], configs: [{ name: 'max.message.bytes', value: String(24 * 1024 * 1024) }, { name: 'min.insync.replicas', value: '2' }] }],
+      timeoutMs: 30_000, validateOnly: false,
+    });
+    const errorCode = body.topics[0]!.errorCode;
+    return errorCode === ErrorCode.NONE || errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
+  }));
+  const partitionOf = async (nodeId: number) => {
+    const response = await fetch(`http://127.0.0.1:${cluster.nodes.get(nodeId)!.process!.httpPort}/api/v1/topics/${big}`);
+    return (await response.json() as { partitionDetails: PartitionDetail[] }).partitionDetails[0]!;
+  };
+  await eventually('ISR [3, 2]', 30_000, async () => ((await partitionOf(3)).isr.length === 2 ? true : undefined));
+
+  const records = buildRecordBatchSync({ records: Array.from({ length: 20 }, (_, index) => ({ value: `${index}-`.padEnd(1024 * 1024, 'y') })) });
+  assert.ok(records.length > 20 * 1024 * 1024, `one batch of ${records.length} bytes`);
+  const client = await RawClient.connect(cluster.nodes.get(3)!.process!.kafkaPort);
+  try {
+    const response = await client.send(produceCodec, 9, { ...defaultProduceRequest(), transactionalId: null, acks: -1, timeoutMs: 30_000, topicData: [{ name: big, partitionData: [{ index: 0, records }] }] }, 60_000);
+    assert.equal(response.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE, 'acks=all acknowledged');
+  } finally {
+    client.close();
+  }
+  const [leader, follower] = await Promise.all([partitionOf(3), partitionOf(2)]);
+  assert.deepEqual([leader.isr.length, leader.highWatermark, follower.logEndOffset], [2, 20, 20]);
 });
