@@ -10,15 +10,13 @@
 // refused any answer above fetch.max.bytes + 1 MiB, so such a batch never left its leader.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withClient } from '../../src/cli/client/tide-client.ts';
 import { ErrorCode } from '../../src/protocol/error-codes.ts';
-import { createTopicsCodec } from '../../src/protocol/messages/create-topics.ts';
 import { defaultProduceRequest, produceCodec } from '../../src/protocol/messages/produce.ts';
 import { buildRecordBatchSync } from '../../src/protocol/records.ts';
-import { stopTestCluster } from '../helpers/cluster-topics.ts';
+import { createTopic, partitionOn, partitionsOn, stopTestCluster } from '../helpers/cluster-topics.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { readPartition } from '../helpers/read-all.ts';
-import { bootstrapOf, eventually, killNode, startCluster, startNode, stopNode, type TideCluster } from '../helpers/tide-cluster.ts';
+import { eventually, killNode, startCluster, startNode, stopNode, type TideCluster } from '../helpers/tide-cluster.ts';
 
 const topic = 'wide';
 const partitions = 8;
@@ -35,29 +33,10 @@ before(async () => {
 
 after(() => stopTestCluster(cluster));
 
-interface PartitionDetail {
-  partition: number;
-  leader: number;
-  isr: number[];
-  highWatermark: number | null;
-  logEndOffset: number | null;
-}
-
-async function details(nodeId: number): Promise<PartitionDetail[]> {
-  const response = await fetch(`http://127.0.0.1:${cluster.nodes.get(nodeId)!.process!.httpPort}/api/v1/topics/${topic}`);
-  if (!response.ok) throw new Error(`GET topic on node ${nodeId}: ${response.status}`);
-  return (await response.json() as { partitionDetails: PartitionDetail[] }).partitionDetails;
-}
+const details = (nodeId: number) => partitionsOn(cluster, nodeId, topic);
 
 test('a follower behind on more partitions than one fetch answer carries catches up on all of them', async () => {
-  await eventually('topic created', 30_000, () => withClient(bootstrapOf(cluster, 1), async (client) => {
-    const { body } = await client.bootstrap.send(createTopicsCodec, {
-      topics: [{ name: topic, numPartitions: -1, replicationFactor: -1, assignments: Array.from({ length: partitions }, (_, partitionIndex) => ({ partitionIndex, brokerIds: [1, 2] })), configs: [] }],
-      timeoutMs: 30_000, validateOnly: false,
-    });
-    const errorCode = body.topics[0]!.errorCode;
-    return errorCode === ErrorCode.NONE || errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
-  }));
+  await createTopic(cluster, topic, [1, 2], { partitions });
   await eventually('every partition led by node 1 with ISR [1, 2]', 30_000, async () => {
     const view = await details(1);
     return view.length === partitions && view.every((detail) => detail.leader === 1 && detail.isr.length === 2) ? true : undefined;
@@ -81,7 +60,7 @@ test('a follower behind on more partitions than one fetch answer carries catches
   }
   const leaderView = await details(1);
   const written = batchesPerPartition * recordsPerBatch;
-  for (const detail of leaderView) assert.equal(detail.logEndOffset, written, `partition ${detail.partition} on the leader`);
+  leaderView.forEach((detail, partition) => assert.equal(detail.logEndOffset, written, `partition ${partition} on the leader`));
 
   await startNode(cluster, 2);
   await eventually('node 2 back in every ISR with the leader\'s log end', 60_000, async () => {
@@ -103,18 +82,8 @@ test('a follower behind on more partitions than one fetch answer carries catches
 
 test('a batch larger than one fetch answer (20 MiB) is replicated to every ISR member and acknowledged', async () => {
   const big = 'big-batches';
-  await eventually('topic created', 30_000, () => withClient(bootstrapOf(cluster, 3), async (client) => {
-    const { body } = await client.bootstrap.send(createTopicsCodec, {
-      topics: [{ name: big, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [3, 2] }], configs: [{ name: 'max.message.bytes', value: String(24 * 1024 * 1024) }, { name: 'min.insync.replicas', value: '2' }] }],
-      timeoutMs: 30_000, validateOnly: false,
-    });
-    const errorCode = body.topics[0]!.errorCode;
-    return errorCode === ErrorCode.NONE || errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
-  }));
-  const partitionOf = async (nodeId: number) => {
-    const response = await fetch(`http://127.0.0.1:${cluster.nodes.get(nodeId)!.process!.httpPort}/api/v1/topics/${big}`);
-    return (await response.json() as { partitionDetails: PartitionDetail[] }).partitionDetails[0]!;
-  };
+  await createTopic(cluster, big, [3, 2], { via: 3, configs: { 'max.message.bytes': String(24 * 1024 * 1024), 'min.insync.replicas': '2' } });
+  const partitionOf = (nodeId: number) => partitionOn(cluster, nodeId, big);
   await eventually('ISR [3, 2]', 30_000, async () => ((await partitionOf(3)).isr.length === 2 ? true : undefined));
 
   const records = buildRecordBatchSync({ records: Array.from({ length: 20 }, (_, index) => ({ value: `${index}-`.padEnd(1024 * 1024, 'y') })) });

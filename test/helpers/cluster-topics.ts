@@ -17,11 +17,16 @@ export interface PartitionView {
 }
 
 export async function partitionOn(cluster: TideCluster, nodeId: number, topic: string): Promise<PartitionView> {
+  return (await partitionsOn(cluster, nodeId, topic))[0]!;
+}
+
+/** Every partition of a topic as one node sees it, in partition order. */
+export async function partitionsOn(cluster: TideCluster, nodeId: number, topic: string): Promise<PartitionView[]> {
   const port = cluster.nodes.get(nodeId)!.process!.httpPort;
   const response = await fetch(`http://127.0.0.1:${port}/api/v1/topics/${topic}`);
   if (!response.ok) throw new Error(`GET topic ${topic} on node ${nodeId}: ${response.status}`);
   const body = await response.json() as { partitionDetails: PartitionView[] };
-  return body.partitionDetails[0]!;
+  return body.partitionDetails;
 }
 
 export interface CreateTopicOptions {
@@ -29,10 +34,12 @@ export interface CreateTopicOptions {
   configs?: Record<string, string>;
   /** The node to send CreateTopics to; the first live node when not given. */
   via?: number;
+  /** Partitions, each on `replicas` (default 1). */
+  partitions?: number;
 }
 
 /**
- * Creates `name` with one partition on `replicas` (the first is the preferred leader), retrying
+ * Creates `name` with one partition (or `options.partitions`) on `replicas` (the first is the preferred leader), retrying
  * for up to 30 s while the cluster settles; a topic that already exists counts as created (a
  * retry after a lost answer).
  */
@@ -40,7 +47,7 @@ export async function createTopic(cluster: TideCluster, name: string, replicas: 
   const configs = Object.entries(options.configs ?? {}).map(([key, value]) => ({ name: key, value }));
   await eventually(`topic ${name} created`, 30_000, () => withClient(bootstrapOf(cluster, options.via ?? liveNodes(cluster)[0]!.nodeId), async (client) => {
     const { body } = await client.bootstrap.send(createTopicsCodec, {
-      topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: replicas }], configs }],
+      topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: Array.from({ length: options.partitions ?? 1 }, (_, partitionIndex) => ({ partitionIndex, brokerIds: replicas })), configs }],
       timeoutMs: 30_000,
       validateOnly: false,
     });
