@@ -34,14 +34,15 @@ export interface FollowerFetcherOptions {
   logger: Logger;
 }
 
-// Short at first: right after a leader change the new leader may not have applied the change yet
-// (UNKNOWN_LEADER_EPOCH) for a few milliseconds, and its first acks=all wait for this follower.
 /**
  * What an answer may hold beyond fetchMaxBytes: the first partition with records comes whole, at
  * least one batch, and a topic's max.message.bytes may allow batches up to this. A smaller limit
  * would refuse such an answer, and the follower would ask for the same one for ever.
  */
 const largestBatchBytes = definitionFor('message.max.bytes')?.max ?? 1024 * 1024 * 1024;
+
+// Short at first: right after a leader change the new leader may not have applied the change yet
+// (UNKNOWN_LEADER_EPOCH) for a few milliseconds, and its first acks=all wait for this follower.
 const backoffMsMin = 10;
 const backoffMsMax = 1000;
 const idleWaitMs = 1000;
