@@ -55,8 +55,8 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
 
   { key: 'log.segment.bytes', type: 'int', default: 1 * GiB, min: 14 + 1024, max: 2 * GiB - 1, topicKey: 'segment.bytes', doc: 'A segment rolls when appending would make it larger than this.' },
   { key: 'log.roll.ms', type: 'long', default: 7 * dayMs, min: 1, topicKey: 'segment.ms', doc: 'A segment rolls once its first batch is older than this.' },
-  { key: 'log.retention.ms', type: 'long', default: 7 * dayMs, min: -1, topicKey: 'retention.ms', doc: 'Whole segments whose newest batch is older than this are deleted (-1: keep forever).' },
-  { key: 'log.retention.bytes', type: 'long', default: -1, min: -1, topicKey: 'retention.bytes', doc: 'Oldest segments are deleted while a partition is larger than this (-1: no size limit).' },
+  { key: 'log.retention.ms', type: 'long', default: 7 * dayMs, min: -1, topicKey: 'retention.ms', doc: 'Whole segments whose newest batch is older than this are deleted, never past the high watermark (-1: keep forever).' },
+  { key: 'log.retention.bytes', type: 'long', default: -1, min: -1, topicKey: 'retention.bytes', doc: 'Oldest segments are deleted while a partition is larger than this, never past the high watermark (-1: no size limit).' },
   { key: 'log.retention.check.interval.ms', type: 'long', default: 300_000, min: 100, doc: 'How often retention runs in the background.' },
   { key: 'message.max.bytes', type: 'int', default: 1_048_588, min: 0, max: 1 * GiB, topicKey: 'max.message.bytes', doc: 'Largest record batch accepted (after the client\'s compression); larger batches get MESSAGE_TOO_LARGE.' },
   { key: 'log.flush', type: 'enum', default: 'async', values: ['sync', 'async'], topicKey: 'flush', doc: 'sync: a batch is fsynced (group commit) before it is acknowledged. async: fsync every log.flush.interval.ms, on segment roll and on close.' },

@@ -42,7 +42,11 @@ export type FollowerEffect =
   /** Append the received batches that end at or before toOffset (the ones before fromOffset were skipped). */
   | { readonly kind: 'append'; readonly fromOffset: number; readonly toOffset: number }
   /** The follower HW moved (checkpoint it lazily). */
-  | { readonly kind: 'high-watermark'; readonly highWatermark: number };
+  | { readonly kind: 'high-watermark'; readonly highWatermark: number }
+  /** The leader's log starts later than ours (retention, DeleteRecords there): delete ours below offset. */
+  | { readonly kind: 'log-start'; readonly offset: number }
+  /** Our log ends below the leader's log start: empty it and start again at offset. */
+  | { readonly kind: 'restart'; readonly offset: number };
 
 type Phase = 'truncating' | 'fetching';
 
@@ -122,6 +126,12 @@ export class FollowerState {
   onFetchAnswer(request: FetchRequest, answer: ReplicaFetchAnswer, batches: readonly ReceivedBatch[]): FollowerEffect[] {
     if (this.phase !== 'fetching' || request.request.fetchOffset !== this.log.logEndOffset || request.request.currentLeaderEpoch !== this.leaderEpoch) return [];
     if (answer.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+      // Everything we lack was deleted on the leader (retention, DeleteRecords): no divergence to
+      // look for, and fetching from our end would fail for ever. Kafka's truncateFullyAndStartAt.
+      if (answer.logStartOffset > this.log.logEndOffset) {
+        this.log.restartAt(answer.logStartOffset);
+        return [{ kind: 'restart', offset: answer.logStartOffset }];
+      }
       this.phase = 'truncating';
       return [];
     }
@@ -140,6 +150,8 @@ export class FollowerState {
       this.log.highWatermark = highWatermark;
       effects.push({ kind: 'high-watermark', highWatermark });
     }
+    // The leader deletes only below its HW, so this stays at or below ours (set just above).
+    if (this.log.startMovedTo(answer.logStartOffset)) effects.push({ kind: 'log-start', offset: this.log.logStartOffset });
     return effects;
   }
 

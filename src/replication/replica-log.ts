@@ -58,6 +58,29 @@ export class ReplicaLog {
     return this.epochs.truncateFromEnd(this.logEndOffset) || shortened;
   }
 
+  /**
+   * The log now starts at `offset` (retention or DeleteRecords here, or the leader's log start
+   * for a follower), never past its end. Returns whether it moved.
+   */
+  startMovedTo(offset: number): boolean {
+    const start = Math.min(offset, this.logEndOffset);
+    if (start <= this.logStartOffset) return false;
+    this.logStartOffset = start;
+    this.highWatermark = Math.max(this.highWatermark, start);
+    this.epochs.truncateFromStart(start);
+    return true;
+  }
+
+  /** The log was emptied and starts again at `offset`, past its old end (storage's restartAt). */
+  restartAt(offset: number): void {
+    if (!(offset >= this.logEndOffset)) throw new Error(`restart at ${offset} must not go below the log end ${this.logEndOffset}`);
+    this.epochs.truncateFromEnd(0);
+    this.logStartOffset = offset;
+    this.logEndOffset = offset;
+    this.flushedOffset = offset;
+    this.highWatermark = offset;
+  }
+
   /** The end offset that may count toward the HW: flushed for flush=sync, written otherwise. */
   durableEndOffset(flushSync: boolean): number {
     return flushSync ? this.flushedOffset : this.logEndOffset;

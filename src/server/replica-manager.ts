@@ -167,7 +167,9 @@ export class ReplicaManager {
   async enforceRetention(): Promise<void> {
     for (const partition of this.all()) {
       try {
-        const { deletedSegments } = await partition.log.enforceRetention(Date.now());
+        // Never past the HW, as in Kafka: what the ISR does not hold yet is not committed, and a
+        // replica may still be elected with it. Followers' fetches then follow the leader's start.
+        const { deletedSegments } = await partition.log.enforceRetention(Date.now(), partition.highWatermark);
         if (deletedSegments > 0) this.logger.info('retention deleted segments', { partition: `${partition.topic}-${partition.partition}`, deletedSegments });
       } catch (error) {
         this.logger.error('retention failed', { partition: `${partition.topic}-${partition.partition}`, error: (error as Error).message });

@@ -440,9 +440,24 @@ export class PartitionLog {
     this.ensureWritable();
     if (!Number.isSafeInteger(offset) || offset < 0) throw new StorageError(StorageErrorCode.OFFSET_OUT_OF_RANGE, `cannot truncate to ${offset}`);
     if (offset >= this.nextOffset) return;
+    await this.whileTruncating(() => (offset < this.startOffset ? this.truncateFully(offset) : this.truncateWithin(offset)));
+  }
+
+  /**
+   * A follower whose log ends below its leader's log start (what it lacks was deleted there, by
+   * retention or DeleteRecords): empties the log and starts it again at `offset`, as Kafka's
+   * truncateFullyAndStartAt. Appends are refused while this runs.
+   */
+  async restartAt(offset: number): Promise<void> {
+    this.ensureWritable();
+    if (!Number.isSafeInteger(offset) || offset < this.nextOffset) throw new StorageError(StorageErrorCode.OFFSET_OUT_OF_RANGE, `cannot restart the log at ${offset}, below its end ${this.nextOffset}`);
+    await this.whileTruncating(() => this.truncateFully(offset));
+  }
+
+  private async whileTruncating(task: () => Promise<void>): Promise<void> {
     this.state = 'truncating';
     try {
-      await this.writer.task(() => (offset < this.startOffset ? this.truncateFully(offset) : this.truncateWithin(offset)));
+      await this.writer.task(task);
     } finally {
       if (this.state === 'truncating') this.state = 'open';
     }
@@ -485,6 +500,8 @@ export class PartitionLog {
     await writeFileAtomic(join(this.dir, LOG_START_OFFSET_FILE), encodeLogStartOffset(offset), this.onFsync);
     await writeFileAtomic(join(this.dir, LEADER_EPOCH_FILE), this.epochs.encode(), this.onFsync);
     await fsyncDirectory(this.dir, this.onFsync);
+    // All there is (nothing, from `offset` on) is durable now, also when `offset` is past the old end.
+    this.flushed = offset;
     this.logger.info('emptied log', { dir: this.dir, logStartOffset: offset });
   }
 

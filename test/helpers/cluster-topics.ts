@@ -12,6 +12,7 @@ export interface PartitionView {
   leader: number;
   leaderEpoch: number;
   isr: number[];
+  logStartOffset: number | null;
   highWatermark: number | null;
   logEndOffset: number | null;
 }

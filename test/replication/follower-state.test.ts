@@ -2,7 +2,8 @@
 // KIP-279 case of an epoch the follower never saw (several rounds), then fetches from its end with
 // the epoch of its last batch, truncates on a diverging-epoch answer, keeps its HW at
 // min(leader HW, own end) without going back, waits for the fsync before fetching again with
-// flush=sync, and ignores stale answers.
+// flush=sync, and ignores stale answers. Below the leader's log start it starts over there, and it
+// follows the leader's log start forward.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/error-codes.ts';
@@ -113,6 +114,31 @@ test('OFFSET_OUT_OF_RANGE sends the follower back to find its truncation point',
   const request = asFetch(state.nextRequest());
   state.onFetchAnswer(request, fetched({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE }), []);
   assert.equal(asEpochQuery(state.nextRequest()).requestedEpoch, 1);
+});
+
+test('OFFSET_OUT_OF_RANGE below the leader\'s log start: the follower empties its log and fetches from that start', () => {
+  const { state, log } = follower([{ epoch: 1, startOffset: 0 }], 3, 2, { flushSync: true, truncateOnFetch: true });
+  const request = asFetch(state.nextRequest());
+  const effects = state.onFetchAnswer(request, fetched({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: 40, highWatermark: 90 }), []);
+  assert.deepEqual(effects, [{ kind: 'restart', offset: 40 }]);
+  assert.deepEqual([log.logStartOffset, log.logEndOffset, log.flushedOffset, log.highWatermark, log.epochs.list()], [40, 40, 40, 40, []]);
+  const next = asFetch(state.nextRequest());
+  assert.deepEqual([next.request.fetchOffset, next.request.lastFetchedEpoch], [40, -1], 'no epoch to check against: nothing left from before');
+  const appended = state.onFetchAnswer(next, fetched({ highWatermark: 90, logStartOffset: 40, readFromOffset: 40, readToOffset: 45 }), [{ nextOffset: 45, epoch: 5 }]);
+  assert.deepEqual(appended, [{ kind: 'append', fromOffset: 40, toOffset: 45 }, { kind: 'high-watermark', highWatermark: 45 }]);
+});
+
+test('the leader\'s log start moving (retention, DeleteRecords) moves ours, never past our end', () => {
+  const { state, log } = follower([{ epoch: 1, startOffset: 0 }], 10, 10, { truncateOnFetch: true });
+  const first = asFetch(state.nextRequest());
+  assert.deepEqual(state.onFetchAnswer(first, fetched({ highWatermark: 20, logStartOffset: 6, readFromOffset: 10, readToOffset: 12 }), [{ nextOffset: 12, epoch: 1 }]),
+    [{ kind: 'append', fromOffset: 10, toOffset: 12 }, { kind: 'high-watermark', highWatermark: 12 }, { kind: 'log-start', offset: 6 }]);
+  assert.deepEqual(log.epochs.list(), [{ epoch: 1, startOffset: 6 }]);
+  const second = asFetch(state.nextRequest());
+  assert.deepEqual(state.onFetchAnswer(second, fetched({ highWatermark: 20, logStartOffset: 18, readFromOffset: 12, readToOffset: 12 }), []),
+    [{ kind: 'log-start', offset: 12 }], 'at most our end, which is also our HW');
+  assert.deepEqual([log.logStartOffset, log.logEndOffset, log.highWatermark], [12, 12, 12]);
+  assert.deepEqual(state.onFetchAnswer(asFetch(state.nextRequest()), fetched({ highWatermark: 20, logStartOffset: 3, readFromOffset: 12, readToOffset: 12 }), []), [], 'never backwards');
 });
 
 test('flush=sync: no fetch until what was appended is fsynced, so the fetch offset is durable', () => {

@@ -271,6 +271,24 @@ test('truncateTo below the log start empties the log and restarts it there', asy
   });
 });
 
+test('restartAt past the log end (a follower behind its leader\'s log start) empties the log durably and starts it there', async () => {
+  await withTempDir(async (dir) => {
+    const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 300 }), options);
+    for (let index = 0; index < 10; index++) await log.append(makeBatch('e', 1), 1);
+    await assert.rejects(log.restartAt(9), StorageError, 'never below the end: that would drop records the leader still has');
+    await log.restartAt(50);
+    assert.deepEqual([log.logStartOffset, log.logEndOffset, log.flushedOffset], [50, 50, 50]);
+    assert.deepEqual(log.segmentBaseOffsets(), [50]);
+    assert.deepEqual(log.epochEntries(), []);
+    assert.equal((await log.append(makeBatch('after'), 3)).baseOffset, 50);
+    await log.close();
+    const reopened = await PartitionLog.open(dir, testConfig({ segmentBytes: 300 }), options);
+    assert.deepEqual([reopened.logStartOffset, reopened.logEndOffset], [50, 51]);
+    assert.deepEqual((await readAllBatches(reopened)).map((view) => view.baseOffset), [50]);
+    await reopened.close();
+  });
+});
+
 test('follower appends keep the leader offsets and epochs and refuse going backwards', async () => {
   await withTempDir(async (leaderDir) => {
     await withTempDir(async (followerDir) => {

@@ -113,7 +113,12 @@ async function readRound(request: FetchRequest, context: RequestContext): Promis
         }
         const { answer } = replicaRead;
         const records = bytes > 0 && replicaRead.records.length > budget ? noRecords : replicaRead.records;
-        if (answer.errorCode !== ErrorCode.NONE) { fail(answer.errorCode); continue; }
+        if (answer.errorCode !== ErrorCode.NONE) {
+          // With its log start: a follower refused as OFFSET_OUT_OF_RANGE below it starts over there.
+          hasError = true;
+          out.push({ ...base, errorCode: answer.errorCode, highWatermark: answer.highWatermark, logStartOffset: answer.logStartOffset });
+          continue;
+        }
         // A diverging follower must truncate before anything else: answer at once.
         if (answer.divergingEpoch) hasError = true;
         else partitions.push(replicated.partition);

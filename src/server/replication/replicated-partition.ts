@@ -272,6 +272,8 @@ export class ReplicatedPartition {
     if (!leader || this.suspended) {
       return { answer: { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, readFromOffset: request.fetchOffset, readToOffset: request.fetchOffset }, records: empty };
     }
+    // Retention and DeleteRecords move the log start in storage; the leader logic answers with it.
+    this.replica.log.startMovedTo(this.partition.log.logStartOffset);
     const { answer, actions } = leader.onFetch(request, this.host.nowMs());
     this.handle(actions);
     if (answer.errorCode !== ErrorCode.NONE || answer.divergingEpoch !== undefined || answer.readToOffset <= answer.readFromOffset || maxBytes <= 0) return { answer, records: empty };
@@ -416,6 +418,18 @@ export class ReplicatedPartition {
         case 'high-watermark':
           this.partition.setHighWatermark(effect.highWatermark);
           break;
+        case 'log-start':
+          await this.partition.deleteRecordsBefore(effect.offset);
+          break;
+        case 'restart': {
+          const before = log.logEndOffset;
+          // Kafka forgets every producer here too: their batches are gone with the log.
+          this.partition.producers.state.truncateTo(0);
+          await log.restartAt(effect.offset);
+          this.partition.setHighWatermark(effect.offset);
+          this.logger.warn('follower log ended below the leader\'s log start (deleted there); emptied it and fetching from the leader\'s start', { partition: this.key, logEndOffset: before, leaderLogStartOffset: effect.offset });
+          break;
+        }
       }
     }
     this.onLocalFlush();
