@@ -1,6 +1,7 @@
 // The node's internal TCP listener (controller.listen): Raft messages from peers and controller
 // RPCs from every node. Bad input (an oversized or malformed frame) closes that connection with a
-// log line; it never reaches Raft or the controller. Connections and in-flight requests are bounded.
+// log line; it never reaches Raft or the controller. Connections and in-flight requests are bounded:
+// past the in-flight limit the connection stops being read until answers go out.
 import { createServer, type Server, type Socket } from 'node:net';
 import { FrameDecoder } from '../network/frame-decoder.ts';
 import type { HeartbeatConnection } from '../controller/broker-liveness.ts';
@@ -77,37 +78,33 @@ export class InternalListener {
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(this.limits.frameBytesMax);
     let inFlight = 0;
+    // Frames read but not handled yet: requests wait here for an in-flight slot, with the socket
+    // paused meanwhile (Kafka mutes such a channel): a peer with many requests at once (a broker
+    // leading a thousand new partitions asks for a thousand ISR changes) is slowed, not cut off.
+    const waiting: Buffer[] = [];
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const connection = { id: this.nextConnectionId++, closed: false };
-    socket.on('data', (chunk: Buffer) => {
-      let payloads: Buffer[];
-      try {
-        payloads = decoder.push(chunk);
-      } catch (error) {
-        this.logger.warn('closing internal connection: bad frame', { remote, error: (error as Error).message });
-        socket.destroy();
-        return;
-      }
-      for (const payload of payloads) {
+    const handleWaiting = (): void => {
+      while (waiting.length > 0 && !socket.destroyed) {
         let frame;
         try {
-          frame = decodeFrame(payload);
+          frame = decodeFrame(waiting[0]!);
         } catch (error) {
           this.logger.warn('closing internal connection: bad frame', { remote, error: (error as Error).message });
           socket.destroy();
           return;
         }
+        if (frame.kind === FrameKind.Request && inFlight >= this.limits.inFlightRequestsPerConnectionMax) {
+          socket.pause();
+          return;
+        }
+        waiting.shift();
         if (frame.kind === FrameKind.Raft) {
           this.handlers.onRaft(frame.message);
           continue;
         }
         if (frame.kind !== FrameKind.Request) {
           this.logger.warn('closing internal connection: unexpected response frame', { remote });
-          socket.destroy();
-          return;
-        }
-        if (inFlight >= this.limits.inFlightRequestsPerConnectionMax) {
-          this.logger.warn('closing internal connection: too many requests in flight', { remote, inFlight });
           socket.destroy();
           return;
         }
@@ -124,9 +121,22 @@ export class InternalListener {
           } catch (error) {
             this.logger.error('cannot send rpc answer', { remote, error: (error as Error).message });
             socket.destroy();
+            return;
           }
+          handleWaiting();
         });
       }
+      if (socket.isPaused()) socket.resume();
+    };
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        waiting.push(...decoder.push(chunk));
+      } catch (error) {
+        this.logger.warn('closing internal connection: bad frame', { remote, error: (error as Error).message });
+        socket.destroy();
+        return;
+      }
+      handleWaiting();
     });
     socket.on('error', (error) => this.logger.debug('internal connection error', { remote, error: error.message }));
     socket.on('close', () => {

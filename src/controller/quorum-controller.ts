@@ -13,8 +13,9 @@ import { ErrorCode } from '../protocol/error-codes.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { BrokerLiveness, type FenceReason, type HeartbeatConnection } from './broker-liveness.ts';
 import { compareBrokerEpoch, liveBrokers, registrationProblem, reportedPartition } from './broker-request-checks.ts';
-import { isClusterMetadataImage, partitionRecord, type ClusterMetadataImage } from './metadata-image-builder.ts';
-import type { MetadataImage } from './metadata-image.ts';
+import { isClusterMetadataImage, partitionRecord, type ClusterMetadataImage, type RegisteredBroker } from './metadata-image-builder.ts';
+import type { MetadataImage, PartitionMetadata, TopicMetadata } from './metadata-image.ts';
+import { alterPartitionKey, checkAlterPartition } from './alter-partition-check.ts';
 import { metadataRecordLimits, type MetadataRecord } from './metadata-records.ts';
 import { preferredLeaderMoves, type LeaderBalanceSettings } from './leader-balance.ts';
 import { planElections, type ElectLeadersAnswer, type ElectLeadersTopic } from './elect-leaders-plan.ts';
@@ -120,11 +121,19 @@ const topicIdAttemptsMax = 8;
 const electionRecordsPerEntryMax = 1000;
 const logListMax = 100;
 
+interface AlterPartitionWaiter {
+  request: AlterPartitionControllerRequest;
+  resolve(result: AlterPartitionControllerResult): void;
+  reject(error: unknown): void;
+}
+
 export class QuorumController {
   private readonly deps: ControllerDeps;
   private readonly logger: Logger;
   private readonly liveness: BrokerLiveness;
   private chain: Promise<void> = Promise.resolve();
+  /** AlterPartition requests not yet taken into a Raft entry (commitAlterPartitions). */
+  private readonly alterQueue: AlterPartitionWaiter[] = [];
   private nextBalanceCheckMs: number | null = null;
 
   constructor(deps: ControllerDeps) {
@@ -262,6 +271,14 @@ export class QuorumController {
    */
   heartbeat(request: BrokerHeartbeatRequest, connection?: HeartbeatConnection): Promise<{ errorCode: number; fenced: boolean; offset: number }> {
     const receivedAtMs = this.deps.nowMs();
+    // A heartbeat that changes nothing is answered at once, not behind the changes queued before it:
+    // waiting there for seconds (a burst of ISR changes) made brokers miss their sessions and fenced them.
+    const current = this.image();
+    const known = current.brokers.get(request.nodeId);
+    if (known !== undefined && compareBrokerEpoch(request.brokerEpoch, known.brokerEpoch) === ErrorCode.NONE && !heartbeatChangesState(known, request)) {
+      this.liveness.heard(request.nodeId, receivedAtMs, connection);
+      return Promise.resolve({ errorCode: ErrorCode.NONE, fenced: known.fenced, offset: current.appliedOffset });
+    }
     return this.serialised(async () => {
       const image = this.image();
       const broker = image.brokers.get(request.nodeId);
@@ -312,39 +329,54 @@ export class QuorumController {
   }
 
   /**
-   * A partition leader asks to change its ISR (Kafka's AlterPartition). Applied only when the
-   * sender is the current leader with the current broker epoch, leader epoch AND partition epoch;
-   * every accepted request bumps the partition epoch, even one that leaves the ISR as it is (the
-   * leader relies on that to know no older copy of its request can still apply). Members added to
-   * the ISR must be registered and unfenced (INELIGIBLE_REPLICA): a fenced broker may have lost data.
+   * A partition leader asks to change its ISR (Kafka's AlterPartition); the rules are in
+   * alter-partition-check.ts. Requests that arrive while earlier changes commit are checked in
+   * order and committed together, in one Raft entry: one at a time, a broker leading a thousand new
+   * partitions waited a thousand Raft commits for its ISR changes, and every other request (a
+   * registration, an election) queued behind them.
    */
   alterPartition(request: AlterPartitionControllerRequest): Promise<AlterPartitionControllerResult> {
-    return this.serialised(async () => {
-      const image = this.image();
-      const refused = (errorCode: number): AlterPartitionControllerResult => ({ errorCode, leaderEpoch: -1, partitionEpoch: -1, isr: [], offset: image.appliedOffset });
-      const target = reportedPartition(image, request);
-      if (typeof target === 'number') return refused(target);
-      const { topic, partition } = target;
-      if (request.leaderEpoch !== partition.leaderEpoch) return refused(request.leaderEpoch < partition.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH);
-      if (partition.leader !== request.brokerId) return refused(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-      if (request.partitionEpoch !== partition.partitionEpoch) return refused(ErrorCode.INVALID_UPDATE_VERSION);
-      const isr = request.newIsr;
-      const malformed = isr.length === 0 || new Set(isr).size !== isr.length || !isr.includes(partition.leader) || isr.some((id) => !partition.replicas.includes(id));
-      if (malformed) return refused(ErrorCode.INVALID_REQUEST);
-      for (const nodeId of isr) {
-        if (partition.isr.includes(nodeId)) continue;
-        const member = image.brokers.get(nodeId);
-        if (member === undefined || member.fenced) return refused(ErrorCode.INELIGIBLE_REPLICA);
-      }
-      const next = { ...partition, isr: [...isr], partitionEpoch: partition.partitionEpoch + 1 };
-      const offset = await this.deps.propose([partitionRecord(topic.topicId, next)]);
-      const committed = this.image().topicsById.get(topic.topicId)?.partitions[request.partition];
-      if (committed === undefined || committed.partitionEpoch !== next.partitionEpoch || committed.leaderEpoch !== next.leaderEpoch) {
-        return { ...refused(ErrorCode.INVALID_UPDATE_VERSION), offset };
-      }
-      this.logger.info('ISR changed', { topic: topic.name, partition: request.partition, isr, leaderEpoch: next.leaderEpoch, partitionEpoch: next.partitionEpoch, offset });
-      return { errorCode: ErrorCode.NONE, leaderEpoch: committed.leaderEpoch, partitionEpoch: committed.partitionEpoch, isr: [...committed.isr], offset };
+    return new Promise((resolve, reject) => {
+      this.alterQueue.push({ request, resolve, reject });
+      if (this.alterQueue.length === 1) void this.serialised(() => this.commitAlterPartitions()).catch(() => {});
     });
+  }
+
+  private async commitAlterPartitions(): Promise<void> {
+    const queued = this.alterQueue.splice(0);
+    const image = this.image();
+    const refused = (errorCode: number): AlterPartitionControllerResult => ({ errorCode, leaderEpoch: -1, partitionEpoch: -1, isr: [], offset: image.appliedOffset });
+    const acceptedStates = new Map<string, PartitionMetadata>();
+    const accepted: Array<{ waiter: AlterPartitionWaiter; topic: TopicMetadata; next: PartitionMetadata }> = [];
+    for (const waiter of queued) {
+      const checked = checkAlterPartition(image, waiter.request, acceptedStates);
+      if (typeof checked === 'number') {
+        waiter.resolve(refused(checked));
+        continue;
+      }
+      acceptedStates.set(alterPartitionKey(checked.topic.topicId, waiter.request.partition), checked.next);
+      accepted.push({ waiter, ...checked });
+    }
+    for (let start = 0; start < accepted.length; start += electionRecordsPerEntryMax) {
+      const entry = accepted.slice(start, start + electionRecordsPerEntryMax);
+      let offset: number;
+      try {
+        offset = await this.deps.propose(entry.map(({ topic, next }) => partitionRecord(topic.topicId, next)));
+      } catch (error) {
+        for (const { waiter } of accepted.slice(start)) waiter.reject(error);
+        return;
+      }
+      const committedImage = this.image();
+      for (const { waiter, topic, next } of entry) {
+        const committed = committedImage.topicsById.get(topic.topicId)?.partitions[next.partition];
+        if (committed === undefined || committed.partitionEpoch !== next.partitionEpoch || committed.leaderEpoch !== next.leaderEpoch) {
+          waiter.resolve({ ...refused(ErrorCode.INVALID_UPDATE_VERSION), offset });
+          continue;
+        }
+        this.logger.info('ISR changed', { topic: topic.name, partition: next.partition, isr: next.isr, leaderEpoch: next.leaderEpoch, partitionEpoch: next.partitionEpoch, offset });
+        waiter.resolve({ errorCode: ErrorCode.NONE, leaderEpoch: committed.leaderEpoch, partitionEpoch: committed.partitionEpoch, isr: [...committed.isr], offset });
+      }
+    }
   }
 
   /**
@@ -539,4 +571,11 @@ export class QuorumController {
     this.chain = result.then(() => undefined, () => undefined);
     return result;
   }
+}
+
+/** Whether heartbeat() would write a record for this heartbeat: unfence, fence on request, or a storage change. */
+function heartbeatChangesState(broker: RegisteredBroker, request: BrokerHeartbeatRequest): boolean {
+  if (broker.fenced && !request.wantFence && request.metadataOffset >= broker.registeredAtOffset) return true;
+  if (!broker.fenced && request.wantFence) return true;
+  return (request.storageFull === true) !== broker.storageFull;
 }

@@ -2,11 +2,13 @@
 // its current broker epoch, leader epoch and partition epoch; every accepted request bumps the
 // partition epoch (even with the ISR unchanged) and the change is in the replayed log; members added
 // must be unfenced (INELIGIBLE_REPLICA); malformed ISRs are refused; a restarted broker's
-// re-registration removes it from the ISR when other members remain.
+// re-registration removes it from the ISR when other members remain. Changes that arrive together
+// commit in one Raft entry (per 1,000), each checked as if the earlier ones were committed, and a
+// heartbeat that changes nothing does not wait behind them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/error-codes.ts';
-import { registration, threeBrokersOnePartition } from './fake-quorum.ts';
+import { createRequest, FakeQuorum, registration, threeBrokersOnePartition } from './fake-quorum.ts';
 
 const setUp = threeBrokersOnePartition;
 
@@ -100,4 +102,52 @@ test('re-registration of a restarted ISR member removes it from the ISR when oth
   // The old leader's request, based on its old epochs, is refused.
   const stale = await quorum.controller.alterPartition({ brokerId: leader, brokerEpoch: epochs.get(leader)!, topicId, partition: 0, leaderEpoch: 0, partitionEpoch: partition().partitionEpoch, newIsr: [leader] });
   assert.equal(stale.errorCode, ErrorCode.STALE_BROKER_EPOCH);
+});
+
+test('ISR changes that arrive together commit in one Raft entry each 1,000, checked as if one at a time', async () => {
+  const quorum = new FakeQuorum({ limits: { defaultPartitions: 1, defaultReplicationFactor: 3, maxPartitionsPerTopic: 2000 } });
+  await quorum.controller.ensureClusterId('cluster-a');
+  const epochs = new Map<number, number>();
+  for (let nodeId = 1; nodeId <= 3; nodeId++) epochs.set(nodeId, await quorum.addBroker(nodeId));
+  const created = await quorum.controller.createTopic(createRequest('wide', 1200, 3), false);
+  assert.equal(created.errorCode, ErrorCode.NONE);
+  const partitions = () => quorum.image().topicsById.get(created.topicId!)!.partitions;
+  const before = partitions();
+  const request = (index: number) => {
+    const start = before[index]!;
+    return { brokerId: start.leader, brokerEpoch: epochs.get(start.leader)!, topicId: created.topicId!, partition: index, leaderEpoch: start.leaderEpoch, partitionEpoch: start.partitionEpoch, newIsr: [...start.replicas] };
+  };
+  const entriesBefore = quorum.log.length;
+  // Every partition's leader asks at once, and partition 7's twice with the same partition epoch.
+  const results = await Promise.all([...before.map((_, index) => quorum.controller.alterPartition(request(index))), quorum.controller.alterPartition(request(7))]);
+  assert.equal(quorum.log.length - entriesBefore, 2, 'two Raft entries: 1,000 changes, then 200');
+  results.slice(0, 1200).forEach((result, index) => {
+    assert.equal(result.errorCode, ErrorCode.NONE, `partition ${index}`);
+    assert.deepEqual(result.isr, before[index]!.replicas);
+    assert.equal(result.partitionEpoch, before[index]!.partitionEpoch + 1);
+  });
+  assert.equal(results[1200]!.errorCode, ErrorCode.INVALID_UPDATE_VERSION, 'the repeat is checked against the first, as if it had been committed');
+  assert.ok(partitions().every((partition) => partition.isr.length === 3));
+  assert.deepEqual(quorum.replay().image().topicsById.get(created.topicId!)!.partitions, partitions(), 'the changes are in the log');
+});
+
+test('a heartbeat that changes nothing is answered while ISR changes wait for their commit', async () => {
+  const { quorum, epochs, topicId, partition } = await setUp();
+  const start = partition();
+  let release!: () => void;
+  quorum.proposeGate = new Promise<void>((resolve) => { release = resolve; });
+  const altered = quorum.controller.alterPartition({
+    brokerId: start.leader, brokerEpoch: epochs.get(start.leader)!, topicId, partition: 0, leaderEpoch: start.leaderEpoch, partitionEpoch: start.partitionEpoch, newIsr: [...start.replicas],
+  });
+  const follower = start.replicas.find((id) => id !== start.leader)!;
+  const beat = await Promise.race([
+    quorum.controller.heartbeat({ nodeId: follower, brokerEpoch: epochs.get(follower)!, metadataOffset: quorum.builder.appliedOffset, wantFence: false }),
+    new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000)),
+  ]);
+  assert.deepEqual(beat, { errorCode: ErrorCode.NONE, fenced: false, offset: quorum.builder.appliedOffset }, 'answered before the commit');
+  release();
+  assert.equal((await altered).errorCode, ErrorCode.NONE);
+  // A heartbeat that must write (fence on request) still waits its turn and is applied.
+  const fenced = await quorum.controller.heartbeat({ nodeId: follower, brokerEpoch: epochs.get(follower)!, metadataOffset: quorum.builder.appliedOffset, wantFence: true });
+  assert.deepEqual([fenced.errorCode, fenced.fenced], [ErrorCode.NONE, true]);
 });

@@ -14,12 +14,17 @@ export class FakeQuorum {
   nowMs = 1_000_000;
   private topicCounter = 0;
   readonly controller: QuorumController;
+  /** While set, proposals wait for it: a Raft commit that takes its time. */
+  proposeGate: Promise<void> | null = null;
 
   constructor(options: { sessionTimeoutMs?: number; limits?: TopicLimits; deps?: Partial<ControllerDeps> } = {}) {
     this.controller = new QuorumController({
       ...options.deps,
       image: () => this.builder.image(),
-      propose: async (records) => this.append(records),
+      propose: async (records) => {
+        await this.proposeGate;
+        return this.append(records);
+      },
       nowMs: () => this.nowMs,
       newTopicId: () => (++this.topicCounter).toString(16).padStart(32, '0'),
       limits: options.limits ?? testLimits,
