@@ -9,8 +9,10 @@ import { bootstrapOf, eventually, liveNodes, stopCluster, type TideCluster } fro
 
 /** Partition 0 of a topic as one node sees it (GET /api/v1/topics/<topic>, partitionDetails[0]). */
 export interface PartitionView {
+  partition: number;
   leader: number;
   leaderEpoch: number;
+  replicas: number[];
   isr: number[];
   logStartOffset: number | null;
   highWatermark: number | null;
