@@ -105,6 +105,10 @@ export class FollowerFetcher {
         this.backoffMs = backoffMsMin;
       }
     }
+    // A connection opened while stop() ran (wake() cuts connections often during a controlled
+    // shutdown) would keep the process alive until the leader drops it as idle, 10 minutes later.
+    this.connection?.close();
+    this.connection = null;
   }
 
   /** One round of requests; true when it should back off (errors, nothing to do). */
