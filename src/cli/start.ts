@@ -4,7 +4,7 @@ import { ConfigError } from '../config/config-error.ts';
 import { definitionFor } from '../config/definitions.ts';
 import { TideNode } from '../server/tide-node.ts';
 import { DataDirLockedError, DataDirMismatchError } from '../server/data-dir.ts';
-import { createLogger } from '../util/log.ts';
+import { createLogger, type Logger } from '../util/log.ts';
 import { CliError } from './cli-error.ts';
 
 const flagToKey: Record<string, string> = {
@@ -102,7 +102,10 @@ export async function run(args: string[]): Promise<number> {
     requestStop = (signal) => {
       logger.info(`received ${signal}; shutting down`);
       node.stop().then(
-        () => resolve(0),
+        () => {
+          exitIfStillRunning(logger);
+          resolve(0);
+        },
         (error: unknown) => {
           logger.error('shutdown failed', { error: error instanceof Error ? error.stack : String(error) });
           resolve(1);
@@ -116,4 +119,16 @@ export async function run(args: string[]): Promise<number> {
       process.stdout.write(`Tide node ${node.nodeId} ready: kafka=${node.kafkaAddress} http=http://${node.httpAddress} data=${node.dataDir} pid=${process.pid}${clusterPart}\n`);
     }
   });
+}
+
+/**
+ * Once the node has stopped nothing should keep the process alive; if something still does (a
+ * connection or timer a component failed to close), the process exits anyway after a grace period,
+ * naming what was left: a stopped broker that lingers holds its ports and delays restarts.
+ */
+function exitIfStillRunning(logger: Logger, graceMs = 3000): void {
+  setTimeout(() => {
+    logger.warn('still running after the node stopped; exiting', { graceMs, resources: process.getActiveResourcesInfo() });
+    process.exit();
+  }, graceMs).unref();
 }

@@ -67,6 +67,7 @@ test('SIGTERM of a node leading a third of them, fresh or after a restart: leade
     const led = await ledBy(2);
     assert.ok(led > 250, `${round}: node 2 leads ${led} partitions`);
     assert.deepEqual(await stopNode(cluster, 2), { code: 0, signal: null }, `${round}: exited by itself within 20 s (not killed)`);
+    assert.doesNotMatch(await readFile(cluster.nodes.get(2)!.process!.logPath, 'utf8'), /still running after the node stopped/, `${round}: nothing left open once stopped`);
     const after = await partitionsOn(cluster, 1, topic);
     assert.deepEqual(after.filter((partition) => partition.leader === 2 || partition.leader < 0).map((partition) => partition.partition), [], `${round}: every leadership moved to a live node`);
     await startNode(cluster, 2);
