@@ -117,8 +117,8 @@ export interface ReplicaLostDataResult {
 
 const topicIdPattern = /^[0-9a-f]{32}$/;
 const topicIdAttemptsMax = 8;
-/** Partition records per Raft entry when elections are many (an entry is capped at 8 MiB). */
-const electionRecordsPerEntryMax = 1000;
+/** Partition records per Raft entry when elections or ISR changes are many (an entry is capped at 8 MiB). */
+const partitionRecordsPerEntryMax = 1000;
 const logListMax = 100;
 
 interface AlterPartitionWaiter {
@@ -344,6 +344,15 @@ export class QuorumController {
 
   private async commitAlterPartitions(): Promise<void> {
     const queued = this.alterQueue.splice(0);
+    try {
+      await this.commitQueuedAlterPartitions(queued);
+    } catch (error) {
+      // No waiter is left hanging (settling one already answered changes nothing).
+      for (const waiter of queued) waiter.reject(error);
+    }
+  }
+
+  private async commitQueuedAlterPartitions(queued: readonly AlterPartitionWaiter[]): Promise<void> {
     const image = this.image();
     const refused = (errorCode: number): AlterPartitionControllerResult => ({ errorCode, leaderEpoch: -1, partitionEpoch: -1, isr: [], offset: image.appliedOffset });
     const acceptedStates = new Map<string, PartitionMetadata>();
@@ -357,15 +366,10 @@ export class QuorumController {
       acceptedStates.set(alterPartitionKey(checked.topic.topicId, waiter.request.partition), checked.next);
       accepted.push({ waiter, ...checked });
     }
-    for (let start = 0; start < accepted.length; start += electionRecordsPerEntryMax) {
-      const entry = accepted.slice(start, start + electionRecordsPerEntryMax);
-      let offset: number;
-      try {
-        offset = await this.deps.propose(entry.map(({ topic, next }) => partitionRecord(topic.topicId, next)));
-      } catch (error) {
-        for (const { waiter } of accepted.slice(start)) waiter.reject(error);
-        return;
-      }
+    for (let start = 0; start < accepted.length; start += partitionRecordsPerEntryMax) {
+      const entry = accepted.slice(start, start + partitionRecordsPerEntryMax);
+      // A failure rejects this entry's waiters and every later one (commitAlterPartitions).
+      const offset = await this.deps.propose(entry.map(({ topic, next }) => partitionRecord(topic.topicId, next)));
       const committedImage = this.image();
       for (const { waiter, topic, next } of entry) {
         const committed = committedImage.topicsById.get(topic.topicId)?.partitions[next.partition];
@@ -440,7 +444,7 @@ export class QuorumController {
     const records: MetadataRecord[] = [];
     for (const topic of image.topicsById.values()) {
       for (const partition of topic.partitions) {
-        if (records.length >= electionRecordsPerEntryMax) break;
+        if (records.length >= partitionRecordsPerEntryMax) break;
         if (!leaderShouldLeaveFullStorage(partition, isLive, isFull)) continue;
         const next = electPartition(partition, isLive, false, isFull);
         if (next !== null) records.push(partitionRecord(topic.topicId, next));
@@ -492,8 +496,8 @@ export class QuorumController {
       const plan = planElections(image, type, topics, liveness(image), storageFullness(image));
       const records = plan.elections.map((election) => partitionRecord(election.topicId, election.next));
       let offset = image.appliedOffset;
-      for (let start = 0; start < records.length; start += electionRecordsPerEntryMax) {
-        offset = await this.deps.propose(records.slice(start, start + electionRecordsPerEntryMax));
+      for (let start = 0; start < records.length; start += partitionRecordsPerEntryMax) {
+        offset = await this.deps.propose(records.slice(start, start + partitionRecordsPerEntryMax));
       }
       if (records.length > 0) this.logger.info('leaders elected on request', { type, partitions: records.length, offset });
       return { topics: plan.topics, offset };
@@ -515,7 +519,7 @@ export class QuorumController {
     return this.serialised(async () => {
       const image = this.image();
       // Bounded per check; the next check carries on.
-      const moves = preferredLeaderMoves(image, liveness(image), settings.imbalancePercentage, storageFullness(image)).slice(0, electionRecordsPerEntryMax);
+      const moves = preferredLeaderMoves(image, liveness(image), settings.imbalancePercentage, storageFullness(image)).slice(0, partitionRecordsPerEntryMax);
       if (moves.length === 0) return 0;
       const offset = await this.deps.propose(moves.map((move) => partitionRecord(move.topicId, move.next)));
       this.logger.info('preferred leaders elected (leader balancing)', {
