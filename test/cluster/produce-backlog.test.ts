@@ -108,7 +108,8 @@ test('SIGKILL of a leader holding requests: every acknowledged record survives o
   const live = [1, 2, 3].filter((id) => id !== oldLeader);
   const after = await waitForIsr(cluster, 'held-kill', 2, live[0]!, 30_000);
   assert.notEqual(after.leader, oldLeader);
-  const { records } = await readPartition(cluster.nodes.get(after.leader)!.process!.kafkaPort, 'held-kill', 0);
+  // Node live[0] may have applied the election before the new leader itself (NOT_LEADER_OR_FOLLOWER meanwhile).
+  const { records } = await eventually('the new leader serves the partition', 30_000, () => readPartition(cluster.nodes.get(after.leader)!.process!.kafkaPort, 'held-kill', 0).catch(() => undefined));
   const stored = records.map((record) => record.value?.toString() ?? '');
   assert.equal(new Set(stored).size, stored.length, 'no record stored twice');
   const position = new Map(stored.map((stored, index) => [stored, index]));

@@ -52,7 +52,8 @@ async function produce(nodeId: number, topic: string, from: number, count: numbe
 
 /** The new leader serves exactly [start, end), each record at its offset. */
 async function assertServes(nodeId: number, topic: string, start: number, end: number): Promise<void> {
-  const { records, highWatermark, logStartOffset } = await readPartition(cluster.nodes.get(nodeId)!.process!.kafkaPort, topic, 0, { fromOffset: start });
+  // Its view names it leader a moment before it serves as one (NOT_LEADER_OR_FOLLOWER meanwhile).
+  const { records, highWatermark, logStartOffset } = await eventually(`node ${nodeId} serves ${topic}`, 30_000, () => readPartition(cluster.nodes.get(nodeId)!.process!.kafkaPort, topic, 0, { fromOffset: start }).catch(() => undefined));
   assert.deepEqual([logStartOffset, highWatermark], [start, end], `node ${nodeId}: log start and HW`);
   assert.deepEqual(records.map((record) => record.offset), Array.from({ length: end - start }, (_, index) => start + index));
   records.forEach((record) => assert.equal(record.value?.toString(), value(record.offset)));
