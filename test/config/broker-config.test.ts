@@ -3,7 +3,7 @@
 // docs/configuration.md is generated from the same definitions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerConfig, parseProperties } from '../../src/config/broker-config.ts';
@@ -11,8 +11,9 @@ import { ConfigError } from '../../src/config/config-error.ts';
 import { renderConfigurationDoc } from '../../src/config/config-doc.ts';
 import { validateTopicConfig, topicNameProblem } from '../../src/config/topic-config.ts';
 
-test('defaults, file, environment and flags apply in order', () => {
+test('defaults, file, environment and flags apply in order', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tide-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'tide.properties');
   writeFileSync(file, '# comment\nnum.partitions=3\nlog.segment.bytes = 2048000\nlisten=127.0.0.1:19092\n');
   const config = BrokerConfig.load({
