@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { readMeta, type DataDirIdentity } from '../server/data-dir.ts';
+import { DataDirDamagedError, readMeta, type DataDirIdentity } from '../server/data-dir.ts';
 import { CliError } from './cli-error.ts';
 import { parseInteger } from './command-kit.ts';
 import { TIDE_NODE_FLAGS } from './node-flags.ts';
@@ -131,7 +131,7 @@ export async function run(args: string[]): Promise<number> {
 function existingClusterId(root: string, nodeCount: number): string | null {
   const formatted = readdirSync(root, { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && /^node-\d+$/.test(entry.name))
-    .map((entry) => ({ dir: entry.name, meta: readMeta(join(root, entry.name)) }))
+    .map((entry) => ({ dir: entry.name, meta: readDevMeta(join(root, entry.name)) }))
     .filter((node): node is { dir: string; meta: DataDirIdentity } => node.meta !== null)
     .sort((a, b) => a.meta.nodeId - b.meta.nodeId);
   if (formatted.length === 0) return null;
@@ -218,4 +218,13 @@ async function freePorts(count: number): Promise<number[]> {
   const ports = servers.map((server) => (server.address() as { port: number }).port);
   await Promise.all(servers.map((server) => new Promise<void>((resolveClose) => server.close(() => resolveClose()))));
   return ports;
+}
+
+function readDevMeta(dataDir: string): DataDirIdentity | null {
+  try {
+    return readMeta(dataDir);
+  } catch (error) {
+    if (error instanceof DataDirDamagedError) throw new CliError(error.message, 1);
+    throw error;
+  }
 }

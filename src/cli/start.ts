@@ -3,7 +3,7 @@ import { BrokerConfig } from '../config/broker-config.ts';
 import { ConfigError } from '../config/config-error.ts';
 import { definitionFor } from '../config/definitions.ts';
 import { TideNode } from '../server/tide-node.ts';
-import { DataDirLockedError, DataDirMismatchError } from '../server/data-dir.ts';
+import { DataDirDamagedError, DataDirLockedError, DataDirMismatchError } from '../server/data-dir.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { CliError } from './cli-error.ts';
 
@@ -90,7 +90,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     node = await TideNode.start(config, logger);
   } catch (error) {
-    if (error instanceof DataDirLockedError || error instanceof DataDirMismatchError) throw new CliError(error.message, 1);
+    if (error instanceof DataDirLockedError || error instanceof DataDirMismatchError || error instanceof DataDirDamagedError) throw new CliError(error.message, 1);
     if (error instanceof ConfigError) throw new CliError(`configuration error: ${error.message}`);
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new CliError(`address already in use: ${(error as Error).message}; choose another port with --listen / --http`, 1);

@@ -10,6 +10,9 @@ export class DataDirLockedError extends Error {}
 /** The data directory was formatted for another node or cluster; the message says what to do. */
 export class DataDirMismatchError extends Error {}
 
+/** meta.properties is there but cannot be read as Tide writes it. */
+export class DataDirDamagedError extends Error {}
+
 export interface DataDirIdentity {
   nodeId: number;
   clusterId: string;
@@ -68,8 +71,20 @@ export function readMeta(dataDir: string): DataDirIdentity | null {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  const stored = parseProperties(text, path);
-  return { nodeId: Number(stored['node.id']), clusterId: stored['cluster.id'] ?? '' };
+  let stored: Record<string, string>;
+  try {
+    stored = parseProperties(text, path);
+  } catch (error) {
+    throw damagedMeta(path, (error as Error).message.replace(`${path} `, ''));
+  }
+  const nodeId = Number(stored['node.id']);
+  const clusterId = stored['cluster.id'] ?? '';
+  if (!Number.isSafeInteger(nodeId) || nodeId < 0 || clusterId === '') throw damagedMeta(path, 'node.id or cluster.id is missing or invalid');
+  return { nodeId, clusterId };
+}
+
+function damagedMeta(path: string, problem: string): DataDirDamagedError {
+  return new DataDirDamagedError(`${path} is damaged (${problem}); it names the node and the cluster this data directory belongs to: restore it (lines version=1, node.id=<id>, cluster.id=<id>) or use another --data-dir`);
 }
 
 /**

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, removeDir, startTide, stopTide, tideBin } from '../helpers/tide-process.ts';
 
@@ -54,6 +54,30 @@ test('a data dir formatted for another node or cluster is refused with one line 
       assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
     }
     assert.equal(readFileSync(join(dataDir, 'meta.properties'), 'utf8'), 'version=1\nnode.id=1\ncluster.id=AAAAAAAAAAAAAAAAAAAAAA\n', 'meta.properties untouched');
+  } finally {
+    await removeDir(dataDir);
+  }
+});
+
+test('a damaged meta.properties is refused by tide start and tide dev with one line saying what to do', async () => {
+  const dataDir = await makeTempDir();
+  try {
+    const devRoot = join(dataDir, 'dev');
+    mkdirSync(join(devRoot, 'node-1'), { recursive: true });
+    for (const content of ['garbage words here\n', 'version=1\nnode.id=1\n', 'version=1\nnode.id=x\ncluster.id=AAAAAAAAAAAAAAAAAAAAAA\n']) {
+      writeFileSync(join(dataDir, 'meta.properties'), content);
+      writeFileSync(join(devRoot, 'node-1', 'meta.properties'), content);
+      const runs = [
+        spawnSync(process.execPath, [tideBin, 'start', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20000 }),
+        spawnSync(process.execPath, [tideBin, 'dev', '--nodes', '1', '--data-dir', devRoot, '--base-port', '0'], { encoding: 'utf8', timeout: 20000 }),
+      ];
+      for (const result of runs) {
+        assert.equal(result.status, 1, `exit code for ${JSON.stringify(content)}: ${result.stderr}`);
+        assert.match(result.stderr, /meta\.properties is damaged \(.+\); it names the node and the cluster this data directory belongs to: restore it .* or use another --data-dir/);
+        assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+      }
+      assert.equal(readFileSync(join(dataDir, 'meta.properties'), 'utf8'), content, 'left as it was');
+    }
   } finally {
     await removeDir(dataDir);
   }
