@@ -84,9 +84,9 @@ async function readRound(request: FetchRequest, context: RequestContext): Promis
     const out: FetchResponsePartitionData[] = [];
     for (const wanted of requested.partitions) {
       const base = { ...defaultFetchResponsePartitionData(), partitionIndex: wanted.partition, highWatermark: -1, records: noRecords };
-      const fail = (errorCode: number): void => {
+      const fail = (errorCode: number, state: Partial<typeof base> = {}): void => {
         hasError = true;
-        out.push({ ...base, errorCode });
+        out.push({ ...base, ...state, errorCode });
       };
       if (!topic || wanted.partition < 0 || wanted.partition >= topic.partitions.length) { fail(unknownTopicError); continue; }
       if (replicaId >= 0) {
@@ -113,12 +113,8 @@ async function readRound(request: FetchRequest, context: RequestContext): Promis
         }
         const { answer } = replicaRead;
         const records = bytes > 0 && replicaRead.records.length > budget ? noRecords : replicaRead.records;
-        if (answer.errorCode !== ErrorCode.NONE) {
-          // With its log start: a follower refused as OFFSET_OUT_OF_RANGE below it starts over there.
-          hasError = true;
-          out.push({ ...base, errorCode: answer.errorCode, highWatermark: answer.highWatermark, logStartOffset: answer.logStartOffset });
-          continue;
-        }
+        // With its log start: a follower refused as OFFSET_OUT_OF_RANGE below it starts over there.
+        if (answer.errorCode !== ErrorCode.NONE) { fail(answer.errorCode, { highWatermark: answer.highWatermark, logStartOffset: answer.logStartOffset }); continue; }
         // A diverging follower must truncate before anything else: answer at once.
         if (answer.divergingEpoch) hasError = true;
         else partitions.push(replicated.partition);
