@@ -58,13 +58,20 @@ export function storageFullness(image: ClusterMetadataImage, overrides: Readonly
   return (nodeId) => overrides.get(nodeId) ?? image.brokers.get(nodeId)?.storageFull === true;
 }
 
-/** The leader of a new partition: the first replica, unless its storage is full and a live replica has room (it holds no data yet). */
-export function initialLeader(image: ClusterMetadataImage, replicas: number[]): number {
+/**
+ * The partition record of a new partition: the first replica leads, unless its storage is full and
+ * a live replica has room. Every replica is empty (and live: placement picks unfenced brokers only),
+ * so each one with room starts in the ISR, as in Kafka: waiting for followers to fetch nothing and
+ * ask to join left a new partition below min.insync.replicas (acks=all refused, an alert raised)
+ * for its first seconds.
+ */
+export function newPartitionRecord(image: ClusterMetadataImage, topicId: string, partition: number, replicas: number[]): MetadataRecord {
   const isFull = storageFullness(image);
-  const preferred = replicas[0]!;
-  if (!isFull(preferred)) return preferred;
   const isLive = liveness(image);
-  return replicas.find((id) => isLive(id) && !isFull(id)) ?? preferred;
+  const preferred = replicas[0]!;
+  const leader = isFull(preferred) ? replicas.find((id) => isLive(id) && !isFull(id)) ?? preferred : preferred;
+  const isr = replicas.filter((id) => id === leader || !isFull(id));
+  return { type: 'partition', topicId, partition, replicas, isr, leader, leaderEpoch: 0, partitionEpoch: 0 };
 }
 
 /** `topic-partition: old -> new` for each partition record among `records` that changes the leader `before` had. */

@@ -19,7 +19,7 @@ import { alterPartitionKey, checkAlterPartition } from './alter-partition-check.
 import { metadataRecordLimits, type MetadataRecord } from './metadata-records.ts';
 import { preferredLeaderMoves, type LeaderBalanceSettings } from './leader-balance.ts';
 import { planElections, type ElectLeadersAnswer, type ElectLeadersTopic } from './elect-leaders-plan.ts';
-import { describeLeaderMoves, fenceRecords, initialLeader, leadershipChanges, liveness, storageFullness, uncleanConfigKey, uncleanElections, type ElectionPolicy } from './leadership-records.ts';
+import { describeLeaderMoves, fenceRecords, leadershipChanges, newPartitionRecord, liveness, storageFullness, uncleanConfigKey, uncleanElections, type ElectionPolicy } from './leadership-records.ts';
 import { electPartition, isUncleanElection, leaderShouldLeaveFullStorage, type ElectionType } from './partition-election.ts';
 import { removeReplicaWithLostData } from './replica-data-loss.ts';
 import { failure, ok, type AlterConfigOperation, type CreateTopicRequest, type TopicChangeResult } from './topic-requests.ts';
@@ -163,11 +163,7 @@ export class QuorumController {
       if (validateOnly) return { ...ok, topicId: null, offset: image.appliedOffset };
       const topicId = this.newTopicId(image);
       const records: MetadataRecord[] = [{ type: 'topic', name: request.name, topicId, configs: checked.configs, internal: request.name.startsWith('__') }];
-      checked.replicaAssignments.forEach((replicas, partition) => {
-        // A new follower holds no data yet: it joins the ISR through AlterPartition once caught up.
-        const leader = initialLeader(image, replicas);
-        records.push({ type: 'partition', topicId, partition, replicas, isr: [leader], leader, leaderEpoch: 0, partitionEpoch: 0 });
-      });
+      checked.replicaAssignments.forEach((replicas, partition) => records.push(newPartitionRecord(image, topicId, partition, replicas)));
       const offset = await this.deps.propose(records);
       if (this.image().topicsById.get(topicId)?.name !== request.name) {
         return { ...failure(ErrorCode.UNKNOWN_SERVER_ERROR, `topic ${request.name} was not created: the log already held a conflicting change`), topicId: null, offset };
@@ -198,10 +194,7 @@ export class QuorumController {
       if ('errorCode' in checked) return { ...checked, offset: image.appliedOffset };
       if (validateOnly) return { ...ok, offset: image.appliedOffset };
       const first = topic.partitions.length;
-      const records: MetadataRecord[] = checked.replicaAssignments.map((replicas, index) => {
-        const leader = initialLeader(image, replicas);
-        return { type: 'partition', topicId: topic.topicId, partition: first + index, replicas, isr: [leader], leader, leaderEpoch: 0, partitionEpoch: 0 };
-      });
+      const records = checked.replicaAssignments.map((replicas, index) => newPartitionRecord(image, topic.topicId, first + index, replicas));
       const offset = await this.deps.propose(records);
       this.logger.info('partitions added', { topic: name, partitions: totalCount, offset });
       return { ...ok, offset };

@@ -24,7 +24,7 @@ import { StartupFenceHold } from './startup-fence-hold.ts';
 import { ReplicaManager } from './replica-manager.ts';
 import { RequestDispatcher } from './request-dispatcher.ts';
 import { allHandlers } from './handlers/index.ts';
-import { replicationEnabled, startReplication, type StartedReplication } from './replication/start-replication.ts';
+import { startReplication, type StartedReplication } from './replication/start-replication.ts';
 
 /** One Tide process: data dir, metadata, local partitions, the Kafka listener and the HTTP port. */
 export class TideNode {
@@ -162,7 +162,7 @@ export class TideNode {
         logger.child('metadata'),
       );
       // Cluster mode: partitions replicate (src/server/replication/); a single node needs none of it.
-      const replication = cluster && replicationEnabled() ? startReplication(cluster, nodeId, replicas, metadata, config, logger.child('replication')) : null;
+      const replication = cluster ? startReplication(cluster, nodeId, replicas, metadata, config, logger.child('replication')) : null;
       metadata.onChange(async (image) => {
         await replicas.reconcile(image);
         replication?.manager.onImage(image);

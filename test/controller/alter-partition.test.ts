@@ -12,11 +12,17 @@ import { createRequest, FakeQuorum, registration, threeBrokersOnePartition } fro
 
 const setUp = threeBrokersOnePartition;
 
-test('a new RF=3 partition starts with ISR = [leader]; followers join through AlterPartition', async () => {
+test('a new RF=3 partition starts with every replica in the ISR; one shrunk out joins again through AlterPartition', async () => {
   const { quorum, epochs, topicId, partition } = await setUp();
+  const created = partition();
+  assert.deepEqual(created.isr, created.replicas, 'every replica is empty, so every one is in sync');
+  const leader = created.leader;
+  const shrunk = await quorum.controller.alterPartition({
+    brokerId: leader, brokerEpoch: epochs.get(leader)!, topicId, partition: 0, leaderEpoch: created.leaderEpoch, partitionEpoch: created.partitionEpoch, newIsr: [leader],
+  });
+  assert.equal(shrunk.errorCode, ErrorCode.NONE);
   const start = partition();
-  assert.deepEqual(start.isr, [start.leader]);
-  const leader = start.leader;
+  assert.deepEqual(start.isr, [leader]);
   const result = await quorum.controller.alterPartition({
     brokerId: leader, brokerEpoch: epochs.get(leader)!, topicId, partition: 0, leaderEpoch: start.leaderEpoch, partitionEpoch: start.partitionEpoch, newIsr: [...start.replicas],
   });

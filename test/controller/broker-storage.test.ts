@@ -31,17 +31,18 @@ function capturingLogger(): { logger: Logger; lines: Line[] } {
   return { logger, lines };
 }
 
-/** The shared three-broker setup with the partition's ISR grown to all three replicas. */
+/** The shared three-broker setup (the new partition's ISR holds all three), or with the ISR shrunk to its leader. */
 async function setUp(deps: Partial<ControllerDeps> = {}, fullIsr = true) {
   const setup = await threeBrokersOnePartition(deps);
   const { quorum, epochs, topicId, partition } = setup;
-  if (fullIsr) {
-    const start = partition();
-    const grown = await quorum.controller.alterPartition({
+  const start = partition();
+  assert.deepEqual(start.isr, start.replicas);
+  if (!fullIsr) {
+    const shrunk = await quorum.controller.alterPartition({
       brokerId: start.leader, brokerEpoch: epochs.get(start.leader)!, topicId, partition: 0,
-      leaderEpoch: start.leaderEpoch, partitionEpoch: start.partitionEpoch, newIsr: [...start.replicas],
+      leaderEpoch: start.leaderEpoch, partitionEpoch: start.partitionEpoch, newIsr: [start.leader],
     });
-    assert.equal(grown.errorCode, ErrorCode.NONE);
+    assert.equal(shrunk.errorCode, ErrorCode.NONE);
   }
   const beat = (nodeId: number, storageFull: boolean | undefined, wantFence = false) => quorum.controller.heartbeat({
     nodeId, brokerEpoch: epochs.get(nodeId)!, metadataOffset: quorum.builder.appliedOffset, wantFence, ...(storageFull === undefined ? {} : { storageFull }),
@@ -222,8 +223,9 @@ test('a new partition whose first replica is full starts led by a live replica w
   const created = await quorum.controller.createTopic({ name: 'fresh', numPartitions: -1, replicationFactor: -1, assignments: [{ partition: 0, brokerIds: [a, b, c] }], configs: {} }, false);
   assert.equal(created.errorCode, ErrorCode.NONE);
   const fresh = quorum.image().topicsByName.get('fresh')!.partitions[0]!;
-  assert.deepEqual([fresh.replicas, fresh.leader, fresh.isr], [[a, b, c], b, [b]]);
+  assert.deepEqual([fresh.replicas, fresh.leader, fresh.isr], [[a, b, c], b, [b, c]], 'the full replica starts outside the ISR');
   const other = await quorum.controller.createTopic({ name: 'roomy', numPartitions: -1, replicationFactor: -1, assignments: [{ partition: 0, brokerIds: [c, a, b] }], configs: {} }, false);
   assert.equal(other.errorCode, ErrorCode.NONE);
-  assert.equal(quorum.image().topicsByName.get('roomy')!.partitions[0]!.leader, c, 'a first replica with room leads as always');
+  const roomy = quorum.image().topicsByName.get('roomy')!.partitions[0]!;
+  assert.deepEqual([roomy.leader, roomy.isr], [c, [c, b]], 'a first replica with room leads as always');
 });

@@ -194,6 +194,7 @@ test('ElectLeaders: preferred and unclean, with Kafka per-partition errors', asy
 
   // Unclean on demand ignores the topic config (the operator asked).
   await topic(quorum, 'b', [[1, 2]]);
+  setIsr(quorum, 'b', 0, [1]);
   await fence(quorum, epochs, 1);
   assert.equal(stateOf(quorum, 'b').leader, -1, 'ISR [1] had no live member: offline');
   const notNeeded = await quorum.controller.electLeaders('unclean', [{ topic: 'a', partitions: [1] }]);
@@ -215,6 +216,7 @@ test('unclean election only where allowed; otherwise offline until an ISR member
   await topic(quorum, 'allowed', [[1, 2]], { 'unclean.leader.election.enable': 'true' });
   await topic(quorum, 'strict', [[1, 2]]);
   await topic(quorum, 'later', [[1, 2]]);
+  for (const name of ['allowed', 'strict', 'later']) setIsr(quorum, name, 0, [1]);
   // Replica 2 is out of the ISR ([1]) on every topic; broker 1 goes down.
   await fence(quorum, epochs, 1);
   assert.deepEqual([stateOf(quorum, 'allowed').leader, stateOf(quorum, 'allowed').isr, stateOf(quorum, 'allowed').leaderEpoch], [2, [2], 1]);

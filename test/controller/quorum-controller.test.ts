@@ -42,7 +42,7 @@ test('create, configure, grow and delete a topic', async () => {
   for (const partition of topic.partitions) {
     assert.equal(new Set(partition.replicas).size, 3);
     assert.equal(partition.leader, partition.replicas[0]);
-    assert.deepEqual(partition.isr, [partition.leader], 'until replication exists only the leader is in sync');
+    assert.deepEqual(partition.isr, partition.replicas, 'every replica of a new partition is empty, so in sync');
     assert.equal(partition.leaderEpoch, 0);
   }
 
@@ -71,7 +71,7 @@ test('create, configure, grow and delete a topic', async () => {
   assert.deepEqual(grown.map((p) => p.partition), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
   for (const partition of grown.slice(6)) {
     assert.equal(partition.replicas.length, 3);
-    assert.deepEqual(partition.isr, [partition.leader]);
+    assert.deepEqual(partition.isr, partition.replicas);
   }
   assert.equal((await quorum.controller.createPartitions('orders', 9, false)).errorCode, ErrorCode.INVALID_PARTITIONS);
   assert.equal((await quorum.controller.createPartitions('orders', 101, false)).errorCode, ErrorCode.INVALID_PARTITIONS);
@@ -167,12 +167,11 @@ test('session expiry fences and moves leaderships within the ISR only', async ()
   const { quorum, epochs } = await clusterOf(3, 6000);
   await quorum.controller.createTopic(createRequest('t', 6, 3), false);
   const topicId = quorum.image().topicsByName.get('t')!.topicId;
-  // Simulate replication having caught followers up: widen two partitions' ISR through the log.
-  const [p0, p1] = partitionsOf(quorum, 't');
-  quorum.append([
-    { type: 'partition', topicId, partition: 0, replicas: p0!.replicas, isr: [...p0!.replicas], leader: p0!.leader, leaderEpoch: 0, partitionEpoch: 1 },
-    { type: 'partition', topicId, partition: 1, replicas: p1!.replicas, isr: [p1!.leader, p1!.replicas[2]!], leader: p1!.leader, leaderEpoch: 0, partitionEpoch: 1 },
-  ]);
+  // ISRs as replication may leave them: partition 0 full, partition 1 one follower short, the rest shrunk to the leader.
+  quorum.append(partitionsOf(quorum, 't').map((p) => {
+    const isr = p.partition === 0 ? [...p.replicas] : p.partition === 1 ? [p.leader, p.replicas[2]!] : [p.leader];
+    return { type: 'partition' as const, topicId, partition: p.partition, replicas: p.replicas, isr, leader: p.leader, leaderEpoch: 0, partitionEpoch: 1 };
+  }));
   const before = partitionsOf(quorum, 't');
   const victim = before[0]!.leader;
 

@@ -14,14 +14,6 @@ export interface StartedReplication {
   stop(): Promise<void>;
 }
 
-/**
- * Replication runs in every cluster node unless TIDEREPLICATION=off (a switch for diagnosing, not
- * a mode: without it an RF>1 partition keeps ISR = [leader] and followers hold no data).
- */
-export function replicationEnabled(): boolean {
-  return process.env['TIDEREPLICATION'] !== 'off';
-}
-
 export function startReplication(cluster: ClusterMembership, nodeId: number, replicas: ReplicaManager, metadata: MetadataService, config: BrokerConfig, logger: Logger): StartedReplication {
   const controller = replicationControllerClient(cluster, nodeId, config.int('controller.rpc.timeout.ms'), logger);
   const manager = new ReplicationManager({
