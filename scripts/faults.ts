@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { canMountTmpfs } from '../src/chaos/disk-faults.ts';
 import { CLUSTER_NODE_ARGS, runFaultPass } from '../test/fault/run-pass.ts';
-import { CLUSTER_DEFAULT_KINDS, FAULT_KINDS, PARTITION_FAULT_KINDS, TMPFS_FAULT_KINDS, type FaultKind } from '../test/fault/schedule.ts';
+import { CLUSTER_DEFAULT_KINDS, FAULT_KINDS, MULTI_NODE_FAULT_KINDS, POWER_LOSS_FAULT_KINDS, TMPFS_FAULT_KINDS, type FaultKind } from '../test/fault/schedule.ts';
 
 const MAX_MINUTES = 24 * 60;
 
@@ -63,11 +63,11 @@ if (flush !== 'sync' && flush !== 'async') fail('--flush must be sync or async')
 const probeDir = mkdtempSync(join(tmpdir(), 'tide-tmpfs-probe-'));
 const tmpfsWorks = canMountTmpfs(probeDir);
 rmdirSync(probeDir);
-const defaultKinds = (nodes > 1 ? [...CLUSTER_DEFAULT_KINDS] : FAULT_KINDS.filter((kind) => kind !== 'corrupt' && !(PARTITION_FAULT_KINDS as readonly string[]).includes(kind)))
+const defaultKinds = (nodes > 1 ? [...CLUSTER_DEFAULT_KINDS] : FAULT_KINDS.filter((kind) => kind !== 'corrupt' && !MULTI_NODE_FAULT_KINDS.includes(kind)))
   .filter((kind) => tmpfsWorks || !TMPFS_FAULT_KINDS.includes(kind));
 const kinds = (values.kinds?.split(',') ?? defaultKinds) as FaultKind[];
 for (const kind of kinds) if (!FAULT_KINDS.includes(kind)) fail(`unknown fault kind ${kind} (known: ${FAULT_KINDS.join(', ')})`);
-if (nodes === 1 && kinds.some((kind) => (PARTITION_FAULT_KINDS as readonly string[]).includes(kind))) fail(`${PARTITION_FAULT_KINDS.join(', ')} need --nodes 2 or more`);
+if (nodes === 1 && kinds.some((kind) => MULTI_NODE_FAULT_KINDS.includes(kind))) fail(`${MULTI_NODE_FAULT_KINDS.join(', ')} need --nodes 2 or more`);
 if (!tmpfsWorks && kinds.some((kind) => TMPFS_FAULT_KINDS.includes(kind))) fail(`${TMPFS_FAULT_KINDS.join(', ')} need a tmpfs mount (run as root)`);
 const calm = (values['calm-ms'] ?? '3000-10000').split('-').map(Number);
 if (calm.length !== 2 || !calm.every((ms) => Number.isSafeInteger(ms) && ms >= 0) || calm[0]! > calm[1]!) fail('--calm-ms must be LOW-HIGH in ms');
@@ -106,7 +106,7 @@ const { counts } = result.check;
 // What each mode must never do. async may lose (and then reuse offsets) under power loss only; on
 // one node a corrupted segment loses its tail (no replica to repair it from), in a cluster nothing.
 const singleNodeCorruption = nodes === 1 && kinds.includes('corrupt');
-const powerLossRan = (result.faultsByKind['power-loss'] ?? 0) > 0 || (singleNodeCorruption && (result.faultsByKind['corrupt'] ?? 0) > 0);
+const powerLossRan = POWER_LOSS_FAULT_KINDS.some((kind) => (result.faultsByKind[kind] ?? 0) > 0) || (singleNodeCorruption && (result.faultsByKind['corrupt'] ?? 0) > 0);
 const mustBeZero = flush === 'sync' && !singleNodeCorruption ? ['lost', 'duplicate', 'inconsistentOffset', 'ackedOffsetMismatch', 'unexpected', 'nonmonotonicPoll', 'pollSkip', 'nonmonotonicSend', 'hwBackwards', 'committedBackwards', 'failedVisible'] as const
   : powerLossRan ? ['duplicate', 'unexpected'] as const
   : ['lost', 'duplicate', 'inconsistentOffset', 'unexpected', 'hwBackwards'] as const;

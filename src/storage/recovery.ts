@@ -61,6 +61,11 @@ export interface RecoveredLog {
 export interface DataLoss {
   fromOffset: number;
   reason: string;
+  /**
+   * True when the only cause is a crash with flush=async (what it dropped was never flushed, as that
+   * mode allows); false for damage: a corrupt batch, or a log shorter than its clean shutdown left it.
+   */
+  unflushedOnly: boolean;
 }
 
 export interface CleanShutdownMarker {
@@ -152,18 +157,18 @@ export async function recoverLog(context: RecoveryContext): Promise<RecoveredLog
   if (epochs.dirty) await writeFileAtomic(join(dir, LEADER_EPOCH_FILE), epochs.cache.encode(), context.onFsync);
   // A directory without segments is a partition created just now: it held nothing to lose.
   const loss = bases.length === 0 ? null : dataLoss(marker, notes, logEndOffset, context);
-  if (loss !== null) logger.error('this replica lost data it held before', { dir, fromOffset: loss.fromOffset, reason: loss.reason });
+  if (loss !== null) logger.error('this replica lost data it held before', { dir, fromOffset: loss.fromOffset, reason: loss.reason, unflushedOnly: loss.unflushedOnly });
   return { segments, logStartOffset, logEndOffset, epochs: epochs.cache, cleanShutdown: marker !== null, loss };
 }
 
 function dataLoss(marker: CleanShutdownMarker | null, notes: CutNotes, logEndOffset: number, context: RecoveryContext): DataLoss | null {
   if (marker !== null) {
     // Everything up to the marker's end was fsynced at the clean close: any shortfall is damage.
-    if (logEndOffset < marker.logEndOffset) return { fromOffset: logEndOffset, reason: notes.corruption ?? `log ends at ${logEndOffset}, below ${marker.logEndOffset} at the clean shutdown` };
-    return notes.corruption === null ? null : { fromOffset: logEndOffset, reason: notes.corruption };
+    if (logEndOffset < marker.logEndOffset) return { fromOffset: logEndOffset, reason: notes.corruption ?? `log ends at ${logEndOffset}, below ${marker.logEndOffset} at the clean shutdown`, unflushedOnly: false };
+    return notes.corruption === null ? null : { fromOffset: logEndOffset, reason: notes.corruption, unflushedOnly: false };
   }
-  if (notes.corruption !== null) return { fromOffset: logEndOffset, reason: notes.corruption };
-  if (context.config.flush !== 'sync') return { fromOffset: logEndOffset, reason: notes.tornTail ? 'torn tail cut after a crash with flush=async' : 'crash with flush=async: unflushed data may be lost' };
+  if (notes.corruption !== null) return { fromOffset: logEndOffset, reason: notes.corruption, unflushedOnly: false };
+  if (context.config.flush !== 'sync') return { fromOffset: logEndOffset, reason: notes.tornTail ? 'torn tail cut after a crash with flush=async' : 'crash with flush=async: unflushed data may be lost', unflushedOnly: true };
   return null;
 }
 

@@ -1,9 +1,9 @@
 // Proves, on a real 3-node cluster (every node a voter, RF=3, min.insync.replicas=2, flush=sync)
 // whose every node-to-node and client connection runs through the fault proxy, with idempotent
 // kafkajs producers (acks=all) and a group committer running throughout: a seeded schedule of
-// SIGKILL, SIGSTOP/SIGCONT, SIGTERM, power loss, isolating a node from its peers (clients still
-// reach it), splitting off a minority (clients on one side), one-way cuts and cutting the clients
-// off one node loses no acknowledged message, duplicates none, gives no offset two values, keeps
+// SIGKILL, SIGSTOP/SIGCONT, SIGTERM, power loss (of one node, and of all three at once),
+// isolating a node from its peers (clients still reach it), splitting off a minority (clients on
+// one side), one-way cuts and cutting the clients off one node loses no acknowledged message, duplicates none, gives no offset two values, keeps
 // per-partition order with no skipped offsets, and neither the high watermark (per leader epoch)
 // nor the committed group offsets ever go backwards; and that writes were acknowledged across the
 // faults (the cluster stayed available, each fault's outage is printed).
@@ -21,7 +21,7 @@ function describe(result: PassResult): string {
 }
 
 test('3 nodes behind the proxy: process faults and partitions lose, duplicate and reorder nothing acknowledged', { timeout: HANG_GUARD_MS }, async (t) => {
-  const kinds: FaultKind[] = ['kill', 'pause', 'terminate', 'power-loss', 'partition-isolate', 'partition-halves', 'partition-one-way', 'link-cut'];
+  const kinds: FaultKind[] = ['kill', 'pause', 'terminate', 'power-loss', 'cluster-power-loss', 'partition-isolate', 'partition-halves', 'partition-one-way', 'link-cut'];
   const result = await runFaultPass({
     seed: 20_261_207, nodes: 3, flush: 'sync', kinds, coverEachKind: true, maxFaults: kinds.length, durationMs: 10_000, calmMs: [300, 800],
     partitions: 3, producers: 3, batchSize: 5, groupCommits: true, keepFilesOnAnomaly: true,
@@ -32,7 +32,7 @@ test('3 nodes behind the proxy: process faults and partitions lose, duplicate an
   // Acknowledged writes across the faults: every fault was followed by an acknowledged write.
   for (const [kind, stats] of Object.entries(result.unavailabilityMs)) assert.equal(stats!.neverRecovered, 0, `writes acknowledged after ${kind}`);
   assert.ok(result.ackedDuringFaults > 0, 'writes were acknowledged while faults were in force');
-  assert.ok(result.faults.every((fault) => typeof fault.detail['node'] === 'number'), 'every fault names the node it hit');
+  assert.ok(result.faults.every((fault) => typeof fault.detail['node'] === 'number' || (fault.kind === 'cluster-power-loss' && fault.detail['node'] === 'all')), 'every fault names the node it hit');
   assert.ok(result.check.counts.acked >= 500, `enough acknowledged (${result.check.counts.acked})`);
   assert.equal(result.check.counts.lost, 0, describe(result));
   assert.equal(result.check.counts.duplicate, 0, describe(result));

@@ -8,7 +8,7 @@ import { SeededRandom } from '../../src/io/random.ts';
 import { check, type CheckReport } from './checker.ts';
 import { FaultCluster } from './fault-cluster.ts';
 import { FaultNode } from './fault-node.ts';
-import { countByKind, FSYNC_HOOK_FAULT_KINDS, runSchedule, unavailabilityByKind, unavailabilityMs, type FaultKind, type InjectedFault, type Percentiles } from './schedule.ts';
+import { countByKind, FSYNC_HOOK_FAULT_KINDS, POWER_LOSS_FAULT_KINDS, runSchedule, unavailabilityByKind, unavailabilityMs, type FaultKind, type InjectedFault, type Percentiles } from './schedule.ts';
 import { createTopic, drainTopic, GroupOffsetCommitter, HighWatermarkSampler, ProduceWorkload, sleep } from './workload.ts';
 
 export interface PassOptions {
@@ -80,7 +80,7 @@ export async function runFaultPass(options: PassOptions): Promise<PassResult> {
   const topic = `faults-${options.flush}-${options.seed}`;
   // Small segments: rolls, several segments and index rebuilds happen within a short run.
   const segmentArgs = ['--log.segment.bytes', String(256 * 1024)];
-  const powerLossMode = options.kinds.includes('power-loss');
+  const powerLossMode = options.kinds.some((kind) => POWER_LOSS_FAULT_KINDS.includes(kind));
   const diskHooks = options.kinds.some((kind) => FSYNC_HOOK_FAULT_KINDS.includes(kind));
   const diskOptions = { ...(options.tmpfsBytes !== undefined ? { tmpfsBytes: options.tmpfsBytes } : {}), ...(diskHooks ? { diskHooks } : {}) };
   const cluster = nodes > 1 ? await FaultCluster.create({ nodes, flush: options.flush, powerLossMode, ...diskOptions, extraArgs: [...segmentArgs, ...CLUSTER_NODE_ARGS] }) : null;

@@ -39,6 +39,7 @@ test('a clean close followed by a truncated segment is lost data; an untouched o
     const damaged = await PartitionLog.open(dir, testConfig({ flush: 'sync' }), { logger: silentLogger });
     assert.equal(damaged.logEndOffset, batchCount * 2 - 2);
     assert.deepEqual(damaged.recoveryLoss?.fromOffset, batchCount * 2 - 2);
+    assert.equal(damaged.recoveryLoss?.unflushedOnly, false, 'shorter than the clean close left it: damage');
     await damaged.close();
   });
 });
@@ -52,6 +53,7 @@ test('a partition created just now lost nothing, whatever its flush mode; reopen
     await rm(join(dir, CLEAN_SHUTDOWN_FILE)); // as if the process had died
     const reopened = await PartitionLog.open(dir, testConfig({ flush: 'async' }), { logger: silentLogger });
     assert.notEqual(reopened.recoveryLoss, null);
+    assert.equal(reopened.recoveryLoss?.unflushedOnly, true, 'only what flush=async may not have flushed');
     await reopened.close();
   });
 });
@@ -67,7 +69,7 @@ test('after a crash: a torn final write is no loss with flush=sync, a loss with 
       const reopened = await PartitionLog.open(dir, testConfig({ flush }), { logger: silentLogger });
       assert.equal(reopened.logEndOffset, batchCount * 2 - 2);
       if (flush === 'sync') assert.equal(reopened.recoveryLoss, null, 'a torn final write was never acknowledged with flush=sync');
-      else assert.equal(reopened.recoveryLoss?.fromOffset, batchCount * 2 - 2);
+      else assert.deepEqual([reopened.recoveryLoss?.fromOffset, reopened.recoveryLoss?.unflushedOnly], [batchCount * 2 - 2, true]);
       await reopened.close();
     });
   }
@@ -79,6 +81,7 @@ test('after a crash: a torn final write is no loss with flush=sync, a loss with 
     const reopened = await PartitionLog.open(dir, testConfig({ flush: 'sync' }), { logger: silentLogger });
     assert.ok(reopened.logEndOffset < batchCount * 2);
     assert.equal(reopened.recoveryLoss?.fromOffset, reopened.logEndOffset);
+    assert.equal(reopened.recoveryLoss?.unflushedOnly, false, 'a corrupt batch is damage');
     await reopened.close();
   });
 });

@@ -54,6 +54,8 @@ export class ReplicatedPartition {
    * data and make them truncate theirs); the controller is told (ReplicaLostData).
    */
   private lostFrom: number | null = null;
+  /** The loss is only what a crash with flush=async left unflushed (no damage found). */
+  private lossUnflushedOnly = false;
   /** Damaged bytes from this offset on: cut before fetching again as follower, then refetched. */
   private repairFrom: number | null = null;
   private repairing = false;
@@ -88,8 +90,12 @@ export class ReplicatedPartition {
     partition.log.onReadable = () => {
       if (this.replica.leader) this.partition.wakeReplicaWaiters();
     };
-    if (log.recoveryLoss !== null) this.lostFrom = log.recoveryLoss.fromOffset;
-    // A log ending below a HW it had checkpointed lost committed data, whatever recovery saw.
+    if (log.recoveryLoss !== null) {
+      this.lostFrom = log.recoveryLoss.fromOffset;
+      this.lossUnflushedOnly = log.recoveryLoss.unflushedOnly;
+    }
+    // A log ending below a HW it had checkpointed lost committed data, whatever recovery saw (after
+    // a crash with flush=async that is what went unflushed; otherwise damage).
     if (checkpointedHighWatermark !== undefined && log.logEndOffset < checkpointedHighWatermark) {
       this.lostFrom = Math.min(this.lostFrom ?? log.logEndOffset, log.logEndOffset);
     }
@@ -113,6 +119,7 @@ export class ReplicatedPartition {
     if (this.closed) return;
     this.logger.error('replica holds damaged data; leaving the ISR and repairing from the leader', { partition: this.key, fromOffset });
     this.lostFrom = Math.min(this.lostFrom ?? fromOffset, fromOffset);
+    this.lossUnflushedOnly = false;
     this.repairFrom = Math.min(this.repairFrom ?? fromOffset, fromOffset);
     this.checkLoss();
     const follower = this.replica.follower;
@@ -131,6 +138,15 @@ export class ReplicatedPartition {
     }
     if (!state.isr.includes(this.localId)) {
       this.logger.info('out of the ISR after losing data; rejoins once caught up', { partition: this.key, fromOffset: this.lostFrom, isr: state.isr, leader: state.leader });
+      this.lostFrom = null;
+      return;
+    }
+    if (this.lossUnflushedOnly && state.isr.length === 1) {
+      // The last in-sync replica, back from a crash with flush=async: the others left the ISR
+      // before it, so leaving too would keep the partition offline until an unclean election, and
+      // after a whole-cluster crash that is every partition. Its flushed log is what that flush
+      // mode promises to keep (Kafka elects the last ISR member the same way).
+      this.logger.warn('last in-sync replica back from a crash with flush=async: it stays in the ISR with what it had flushed; acknowledged writes it had not flushed are lost', { partition: this.key, fromOffset: this.lostFrom });
       this.lostFrom = null;
       return;
     }
