@@ -3,12 +3,12 @@
 //   power-loss test mode (power-loss-journal.ts); segments never fsynced are cut to nothing;
 // - corruption: flip one bit, or cut the file short, at a chosen point of a segment;
 // - full disk: a size-limited tmpfs as the data dir (needs root), filled on demand.
-// Only segment files (`<20 digits>.log`) are cut: every other file Tide writes is replaced by an
-// atomic rename after an fsync, so it is either there whole or not at all.
+// Only segment files (`<20 digits>.log`) and the Raft metadata log are cut: every other file Tide
+// writes is replaced by an atomic rename after an fsync, so it is either there whole or not at all.
 import { execFileSync } from 'node:child_process';
 import { closeSync, fsyncSync, openSync, readdirSync, readSync, statfsSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { readJournal } from './power-loss-journal.ts';
+import { isAppendedFile, readJournal } from './power-loss-journal.ts';
 
 const SEGMENT_NAME = /^\d{20}\.log$/;
 const MAX_DIRECTORY_DEPTH = 8;
@@ -16,13 +16,22 @@ const MAX_FILES_SCANNED = 100_000;
 
 /** Every segment file under `dataDir`, sorted by path (so a seeded choice among them replays). */
 export function listSegmentFiles(dataDir: string): string[] {
+  return listFiles(dataDir, (_path, name) => SEGMENT_NAME.test(name));
+}
+
+/** What a power cut can shorten under `dataDir`: segments and the Raft metadata log. */
+function listAppendedFiles(dataDir: string): string[] {
+  return listFiles(dataDir, (path) => isAppendedFile(path));
+}
+
+function listFiles(dataDir: string, wanted: (path: string, name: string) => boolean): string[] {
   const found: string[] = [];
   const walk = (dir: string, depth: number) => {
     if (depth > MAX_DIRECTORY_DEPTH || found.length >= MAX_FILES_SCANNED) return;
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path, depth + 1);
-      else if (entry.isFile() && SEGMENT_NAME.test(entry.name)) found.push(path);
+      else if (entry.isFile() && wanted(path, entry.name)) found.push(path);
     }
   };
   walk(dataDir, 0);
@@ -35,7 +44,7 @@ export function listSegmentFiles(dataDir: string): string[] {
  */
 export function writeDurableBaseline(dataDir: string, journalPath: string): void {
   const lines: string[] = [];
-  for (const path of listSegmentFiles(dataDir)) {
+  for (const path of listAppendedFiles(dataDir)) {
     const fd = openSync(path, 'r+');
     try {
       fsyncSync(fd);
@@ -57,7 +66,7 @@ export interface PowerLossReport {
 export function cutToFsyncedLengths(dataDir: string, journalPath: string): PowerLossReport {
   const durable = readJournal(journalPath);
   const report: PowerLossReport = { segmentsCut: 0, bytesDropped: 0, files: [] };
-  for (const path of listSegmentFiles(dataDir)) {
+  for (const path of listAppendedFiles(dataDir)) {
     const size = statSync(path).size;
     const keep = Math.min(size, durable.get(path) ?? 0);
     if (keep === size) continue;

@@ -1,5 +1,6 @@
 // Power-loss test mode, node side. With TIDE_TEST_POWER_LOSS=<journal file> set, every fsync a
-// partition log reports (PartitionLog's onFsync hook) appends `path length` to that journal and
+// partition log or the Raft metadata log reports (PartitionLog's and RaftLogStore's onFsync hooks)
+// appends `path length` to that journal and
 // fsyncs the journal before the hook returns, so the line is durable before the fsync that caused
 // it can lead to an acknowledgement. After a SIGKILL, cutToFsyncedLengths (disk-faults.ts) trims
 // every segment back to its last journalled length: what a machine that lost power would keep.
@@ -19,6 +20,13 @@ import type { FsyncHook } from '../storage/checkpoint-file.ts';
 export const POWER_LOSS_JOURNAL_ENV = 'TIDE_TEST_POWER_LOSS';
 
 const SEGMENT_SUFFIX = '.log';
+/** The Raft metadata log (`<data dir>/__cluster_metadata-0/log`), appended in place like a segment. */
+const METADATA_LOG = /(^|\/)__cluster_metadata-0\/log$/;
+
+/** Files a power cut can shorten: partition segments and the Raft metadata log (others are replaced by atomic renames). */
+export function isAppendedFile(path: string): boolean {
+  return /(^|\/)\d{20}\.log$/.test(path) || METADATA_LOG.test(path);
+}
 const MAX_JOURNAL_BYTES_READ = 64 * 1024 * 1024;
 
 let journalFd: number | null = null;
@@ -42,7 +50,7 @@ function recordFsync(journalPath: string, path: string): void {
   const lines: string[] = [];
   const candidates = isDirectory
     ? readdirSync(path).filter((name) => name.endsWith(SEGMENT_SUFFIX)).map((name) => join(path, name)).filter((file) => !knownPaths!.has(file))
-    : path.endsWith(SEGMENT_SUFFIX) ? [path] : []; // other files are replaced by atomic renames
+    : isAppendedFile(path) ? [path] : []; // other files are replaced by atomic renames
   for (const file of candidates) {
     try {
       lines.push(`${file} ${durableLength(file)}\n`);

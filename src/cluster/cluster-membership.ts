@@ -5,6 +5,7 @@
 // these when controller.quorum.voters is set and uses `metadata` as its MetadataService.
 import { randomInt, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { powerLossFsyncHook } from '../chaos/power-loss-journal.ts';
 import { encodeRecords, type MetadataRecord } from '../controller/metadata-records.ts';
 import { QuorumController } from '../controller/quorum-controller.ts';
 import type { LeaderBalanceSettings } from '../controller/leader-balance.ts';
@@ -274,6 +275,8 @@ export class ClusterMembership implements ControllerRpcHost {
       directory: join(options.dataDir, metadataLogDirName),
       confState: { voters: voterIds, learners: [] },
       logger: logger.child('raft-store'),
+      // Undefined (no cost) unless the power-loss test mode is on (src/chaos/power-loss-journal.ts).
+      onFsync: powerLossFsyncHook(),
     });
     const committedAtStart = this.store.storage.hardStateNow().commit;
     const driver = await RaftDriver.start({

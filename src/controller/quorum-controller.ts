@@ -19,7 +19,7 @@ import { alterPartitionKey, checkAlterPartition } from './alter-partition-check.
 import { metadataRecordLimits, type MetadataRecord } from './metadata-records.ts';
 import { preferredLeaderMoves, type LeaderBalanceSettings } from './leader-balance.ts';
 import { planElections, type ElectLeadersAnswer, type ElectLeadersTopic } from './elect-leaders-plan.ts';
-import { describeLeaderMoves, fenceRecords, leadershipChanges, newPartitionRecord, liveness, storageFullness, uncleanConfigKey, uncleanElections, type ElectionPolicy } from './leadership-records.ts';
+import { describeLeaderMoves, fenceRecords, leadershipChanges, liveness, newPartitionRecord, storageFullness, uncleanConfigKey, uncleanElections, type ElectionPolicy } from './leadership-records.ts';
 import { electPartition, isUncleanElection, leaderShouldLeaveFullStorage, type ElectionType } from './partition-election.ts';
 import { removeReplicaWithLostData } from './replica-data-loss.ts';
 import { failure, ok, type AlterConfigOperation, type CreateTopicRequest, type TopicChangeResult } from './topic-requests.ts';

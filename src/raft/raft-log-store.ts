@@ -39,6 +39,8 @@ export interface RaftLogStoreOptions {
   readonly maxSnapshotBytes?: number;
   /** Refuse to load a log file larger than this (it is read whole at start). */
   readonly maxLogFileBytes?: number;
+  /** Told the log file's path after each time its content is made durable (power-loss test mode). */
+  readonly onFsync?: (path: string) => void;
 }
 
 export interface RecoveryReport {
@@ -71,13 +73,14 @@ export class RaftLogStore {
   private positions: number[];
   private fileFirstIndex: number;
   private fileBytes: number;
+  private readonly onFsync: ((path: string) => void) | undefined;
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
   private fileClosed = false;
 
   private constructor(fields: {
     directory: string; logger: Logger; storage: MemoryStorage; log: FileHandle; positions: number[];
-    fileFirstIndex: number; fileBytes: number; recovery: RecoveryReport;
+    fileFirstIndex: number; fileBytes: number; recovery: RecoveryReport; onFsync: ((path: string) => void) | undefined;
   }) {
     this.directory = fields.directory;
     this.logger = fields.logger;
@@ -87,6 +90,7 @@ export class RaftLogStore {
     this.fileFirstIndex = fields.fileFirstIndex;
     this.fileBytes = fields.fileBytes;
     this.recovery = fields.recovery;
+    this.onFsync = fields.onFsync;
   }
 
   static async open(options: RaftLogStoreOptions): Promise<RaftLogStore> {
@@ -140,9 +144,10 @@ export class RaftLogStore {
     }
     const fileFirstIndex = kept[0]?.index ?? storage.lastIndex() + 1;
     await fsyncDirectory(directory);
+    options.onFsync?.(join(directory, logFileName));
     logger.info('raft log store opened', { directory, firstIndex: storage.firstIndex(), lastIndex: storage.lastIndex(), term: hardState.term, commit: hardState.commit });
     return new RaftLogStore({
-      directory, logger, storage, log, positions, fileFirstIndex, fileBytes,
+      directory, logger, storage, log, positions, fileFirstIndex, fileBytes, onFsync: options.onFsync,
       recovery: { entriesLoaded: kept.length, tornTailBytes, entriesDropped },
     });
   }
@@ -224,6 +229,7 @@ export class RaftLogStore {
     // taken only in part, cut as a torn tail after the restart (test/raft/raft-log-store-full-disk.test.ts).
     await writeFully(this.log, [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)], this.fileBytes);
     await this.log.datasync();
+    this.onFsync?.(join(this.directory, logFileName));
     for (const offset of offsets) this.positions.push(this.fileBytes + offset);
     this.fileBytes += bytes.length;
     this.storage.append(entries);
@@ -244,6 +250,7 @@ export class RaftLogStore {
     await this.log.close();
     const written = await rewriteLogFile(this.directory, entries);
     this.log = await open(join(this.directory, logFileName), 'r+');
+    this.onFsync?.(join(this.directory, logFileName));
     this.positions = written.positions;
     this.fileBytes = written.bytes;
     this.fileFirstIndex = entries[0]?.index ?? this.storage.lastIndex() + 1;
