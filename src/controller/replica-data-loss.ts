@@ -9,7 +9,9 @@
 //   replica first (leader epoch bumped), as partition-election.ts does;
 // - if it was the last ISR member, the ISR becomes empty and the partition has no leader: it stays
 //   offline rather than elect a replica that lost acknowledged data (only an unclean election,
-//   where a topic allows it, may end that);
+//   where a topic allows it, may end that); a last member whose only loss is what a crash with
+//   flush=async left unflushed does not report it (replicated-partition.ts), so a whole-cluster
+//   crash does not take every partition offline;
 // - a reporter outside the ISR changes nothing (it is already never elected).
 import type { PartitionMetadata } from './metadata-image.ts';
 import { leaderAmong, noStorageFull, type IsStorageFull } from './partition-election.ts';
