@@ -1,9 +1,9 @@
 // Power-loss test mode, node side. With TIDE_TEST_POWER_LOSS=<journal file> set, every fsync a
 // partition log or the Raft metadata log reports (PartitionLog's and RaftLogStore's onFsync hooks)
-// appends `path length` to that journal and
-// fsyncs the journal before the hook returns, so the line is durable before the fsync that caused
-// it can lead to an acknowledgement. After a SIGKILL, cutToFsyncedLengths (disk-faults.ts) trims
-// every segment back to its last journalled length: what a machine that lost power would keep.
+// appends `path length` to that journal and fsyncs the journal before the hook returns, so the
+// line is durable before the fsync that caused it can lead to an acknowledgement. After a SIGKILL,
+// cutToFsyncedLengths (disk-faults.ts) trims every such file back to its last journalled length:
+// what a machine that lost power would keep.
 // The hook is told only the path, and the partition log keeps writing while a group-commit fsync
 // runs, so the length at the hook may include bytes that fsync did not cover. The hook therefore
 // reads the length and fdatasyncs the file itself before journalling it: the journalled length is
@@ -27,6 +27,7 @@ const METADATA_LOG = /(^|\/)__cluster_metadata-0\/log$/;
 export function isAppendedFile(path: string): boolean {
   return /(^|\/)\d{20}\.log$/.test(path) || METADATA_LOG.test(path);
 }
+
 const MAX_JOURNAL_BYTES_READ = 64 * 1024 * 1024;
 
 let journalFd: number | null = null;
