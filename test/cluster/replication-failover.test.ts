@@ -1,8 +1,9 @@
 // Proves partition replication between real processes (3 voters + 1 observer, RF=3,
 // min.insync.replicas=2, flush=sync): a new partition starts with every replica in the ISR, so
 // acks=all works at once (it got NOT_ENOUGH_REPLICAS until the followers had joined one by one),
-// and what it acknowledges first survives SIGKILL of the leader; followers hold the leader's log; kafkajs produces acks=all with idempotence while the partition's leader is killed
-// with SIGKILL, production continues on the new leader, and afterwards every acknowledged message
+// and what it acknowledges first survives SIGKILL of the leader; followers hold the leader's log;
+// kafkajs produces acks=all with idempotence while the partition's leader is killed with SIGKILL,
+// production continues on the new leader, and afterwards every acknowledged message
 // is there exactly once and in order, and every replica's log end matches (the killed node
 // rejoins the ISR after restarting); a follower stopped with SIGSTOP leaves the ISR after
 // replica.lag.time.max.ms and rejoins after SIGCONT; with two of a partition's three replicas down
