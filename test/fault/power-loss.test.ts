@@ -20,13 +20,18 @@ test('without the environment variable no hook is installed', () => {
   assert.equal(powerLossFsyncHook({ [POWER_LOSS_JOURNAL_ENV]: '' }), undefined);
 });
 
+/** A fresh journal under `root` with the hook a node in the test mode would install. */
+function journalIn(root: string): { journal: string; onFsync: (path: string) => void } {
+  closePowerLossJournal();
+  const journal = join(root, 'journal');
+  writeDurableBaseline(root, journal);
+  return { journal, onFsync: powerLossFsyncHook({ [POWER_LOSS_JOURNAL_ENV]: journal })! };
+}
+
 test('a power cut keeps what was fsynced and nothing else', async () => {
   await withTempDir(async (root) => {
-    closePowerLossJournal();
     const dir = join(root, 'topic-0');
-    const journal = join(root, 'journal');
-    writeDurableBaseline(root, journal);
-    const onFsync = powerLossFsyncHook({ [POWER_LOSS_JOURNAL_ENV]: journal })!;
+    const { journal, onFsync } = journalIn(root);
     // Big batches and small segments: the unflushed tail spans a roll into a new segment.
     const config = testConfig({ flush: 'async', flushMs: 3_600_000, segmentBytes: 4096 });
     const crashed = await PartitionLog.open(dir, config, { logger: silentLogger, onFsync });
@@ -55,11 +60,8 @@ test('a power cut keeps what was fsynced and nothing else', async () => {
 
 test('a power cut keeps the Raft metadata log up to what persist() made durable', async () => {
   await withTempDir(async (root) => {
-    closePowerLossJournal();
     const directory = join(root, '__cluster_metadata-0');
-    const journal = join(root, 'journal');
-    writeDurableBaseline(root, journal);
-    const onFsync = powerLossFsyncHook({ [POWER_LOSS_JOURNAL_ENV]: journal })!;
+    const { journal, onFsync } = journalIn(root);
     const confState = { voters: [1, 2, 3], learners: [] };
     const entry = (index: number) => ({ index, term: 1, data: new TextEncoder().encode(`e${index}`) });
     const crashed = await RaftLogStore.open({ directory, confState, onFsync });
